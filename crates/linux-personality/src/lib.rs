@@ -1,0 +1,3 @@
+//! Pure Linux-personality logic, host-testable (placeholder until written).
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Build, run and test driver (placeholder until written).
+fn main() {}
