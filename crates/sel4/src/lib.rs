@@ -8,6 +8,7 @@
 #![cfg_attr(not(test), no_std)]
 
 mod bootinfo;
+mod bootinfo_check;
 mod cap;
 mod error;
 mod fault;
@@ -25,6 +26,7 @@ mod invocations;
 pub mod syscall;
 
 pub use bootinfo::*;
+pub use bootinfo_check::*;
 pub use cap::*;
 pub use error::*;
 pub use fault::*;
