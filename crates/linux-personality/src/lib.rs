@@ -1,3 +1,28 @@
-//! Pure Linux-personality logic, host-testable (placeholder until written).
+//! Pure Linux-personality logic for the root task's process server, host-testable:
+//! error numbers, system-call numbers, cpio archives, ELF load planning, the initial
+//! process stack and per-process virtual memory areas.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod cpio;
+pub mod elf_plan;
+pub mod errno;
+pub mod initial_stack;
+pub mod permissions;
+pub mod syscall_number;
+pub mod vma;
+
+pub use cpio::{
+    CpioEntries, CpioEntry, CpioError, CpioMetadata, CpioWriteError, CpioWriter, FileType,
+};
+pub use elf_plan::{plan_load, ElfError, ExecutableKind, LoadPlan, Segment, TlsTemplate};
+pub use errno::Errno;
+pub use initial_stack::{
+    build_initial_stack, static_program_auxv, AuxEntry, AuxvParameters, Credentials, InitialStack,
+    StackError, StackLimits, StackRequest,
+};
+pub use permissions::Permissions;
+pub use syscall_number::Syscall;
+pub use vma::{FileId, Placement, Sharing, Vma, VmaError, VmaKind, VmaSet};
