@@ -1,0 +1,429 @@
+//! System tests: the table of tests, and the harness that boots each one's image under
+//! QEMU and judges its console: `TEST_PASS`/`TEST_FAIL` lines, panic lines, expected
+//! output, a timeout, and whether the system halted by itself.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::images::{build_image, ImageSpec, LogLevel};
+use crate::qemu::{self, Console, Debugger, Ending, LineVerdict, Timing};
+use crate::results::{Case, Suite};
+use crate::workspace::Workspace;
+
+/// One system test: an image with its own root task, and what its console must show.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemTest {
+    /// Also the suite name of its results, its image name and its log name.
+    pub name: &'static str,
+    pub root_task_package: &'static str,
+    pub timeout: Duration,
+    /// Each must appear within some console line.
+    pub expected: &'static [&'static str],
+}
+
+/// Every system test, run in this order. Add a row to add a test.
+pub const SYSTEM_TESTS: &[SystemTest] = &[SystemTest {
+    name: "boot",
+    root_task_package: "root-task",
+    timeout: Duration::from_secs(60),
+    expected: &["bootinfo check: ok"],
+}];
+
+/// Console lines containing any of these mean a component died: the test fails.
+pub const PANIC_MARKERS: &[&str] = &["KERNEL PANIC:", "ROOT TASK PANIC:", "LOADER PANIC:"];
+
+/// How long to keep reading after a panic line, for the rest of the epitaph.
+const PANIC_GRACE: Duration = Duration::from_secs(2);
+
+/// What a console line means to the harness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsoleLine<'a> {
+    /// `TEST_PASS <name>`
+    Pass {
+        name: &'a str,
+    },
+    /// `TEST_FAIL <name>: <why>`
+    Fail {
+        name: &'a str,
+        why: &'a str,
+    },
+    /// A line with a panic marker.
+    Panic,
+    Other,
+}
+
+/// Classifies one console line. The markers may follow a prefix (a log tag or a program
+/// name), since the line reaches the console through the root task.
+pub fn classify(line: &str) -> ConsoleLine<'_> {
+    if PANIC_MARKERS.iter().any(|marker| line.contains(marker)) {
+        return ConsoleLine::Panic;
+    }
+    if let Some(rest) = after_marker(line, "TEST_PASS ") {
+        let name = rest.split_whitespace().next().unwrap_or_default();
+        if !name.is_empty() {
+            return ConsoleLine::Pass { name };
+        }
+    }
+    if let Some(rest) = after_marker(line, "TEST_FAIL ") {
+        let (name, why) = match rest.split_once(':') {
+            Some((name, why)) => (name.trim(), why.trim()),
+            None => (rest.trim(), ""),
+        };
+        if !name.is_empty() && !name.contains(char::is_whitespace) {
+            return ConsoleLine::Fail { name, why };
+        }
+    }
+    ConsoleLine::Other
+}
+
+/// The text after `marker` when it starts the line or follows whitespace or `]`.
+fn after_marker<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
+    let start = line.find(marker)?;
+    let boundary = line[..start]
+        .chars()
+        .next_back()
+        .is_none_or(|before| before.is_whitespace() || before == ']' || before == ':');
+    boundary.then(|| &line[start + marker.len()..])
+}
+
+/// Collects one system test's results from its console, line by line; pure, so the
+/// judging is unit-tested without QEMU.
+#[derive(Debug)]
+pub struct Judge {
+    test: SystemTest,
+    cases: Vec<Case>,
+    expected_seen: Vec<bool>,
+    panic_line: Option<String>,
+}
+
+impl Judge {
+    pub fn new(test: SystemTest) -> Self {
+        Self {
+            test,
+            cases: Vec::new(),
+            expected_seen: vec![false; test.expected.len()],
+            panic_line: None,
+        }
+    }
+
+    /// Reads one console line (without its line ending).
+    pub fn observe(&mut self, line: &str) -> LineVerdict {
+        for (expected, seen) in self.test.expected.iter().zip(&mut self.expected_seen) {
+            *seen |= line.contains(expected);
+        }
+        match classify(line) {
+            ConsoleLine::Pass { name } => self.cases.push(Case::pass(name)),
+            ConsoleLine::Fail { name, why } => {
+                let why = if why.is_empty() { "TEST_FAIL" } else { why };
+                self.cases.push(Case::fail(name, why));
+            }
+            ConsoleLine::Panic => {
+                if self.panic_line.is_none() {
+                    self.panic_line = Some(line.trim().to_owned());
+                }
+                return LineVerdict::StopAfter(PANIC_GRACE);
+            }
+            ConsoleLine::Other => {}
+        }
+        LineVerdict::Continue
+    }
+
+    /// All results, given how QEMU ended and what it wrote to stderr.
+    pub fn finish(mut self, ending: Ending, qemu_stderr: &str) -> Vec<Case> {
+        if let Some(line) = self.panic_line.take() {
+            self.cases.push(Case::fail("panic", line));
+        }
+        for (expected, seen) in self.test.expected.iter().zip(&self.expected_seen) {
+            let name = format!("expect {expected}");
+            self.cases.push(if *seen {
+                Case::pass(name)
+            } else {
+                Case::fail(name, "not seen")
+            });
+        }
+        let stderr_hint = match qemu_stderr.trim().lines().last() {
+            Some(last) => format!(" (qemu: {last})"),
+            None => String::new(),
+        };
+        self.cases.push(match ending {
+            Ending::Exited { code: Some(0) } => Case::pass("halted"),
+            Ending::Exited { code: Some(code) } => Case::fail(
+                "halted",
+                format!("qemu exited with status {code}{stderr_hint}"),
+            ),
+            Ending::Exited { code: None } => Case::fail(
+                "halted",
+                format!("qemu was killed by a signal{stderr_hint}"),
+            ),
+            Ending::TimedOut { after } => {
+                Case::fail("halted", format!("timed out after {} s", after.as_secs()))
+            }
+            Ending::Stopped => Case::fail("halted", "stopped by the harness after a panic"),
+            Ending::DidNotExit => Case::fail("halted", "qemu closed its console but did not exit"),
+        });
+        self.cases
+    }
+}
+
+/// Whether to copy each console line to the terminal while a test runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Echo {
+    Quiet,
+    Console,
+}
+
+/// Builds and boots one system test; a build failure is a failed `build` result. Writes
+/// the console (and QEMU's stderr, if any) to `target/test-logs/<test>.log`.
+///
+/// # Errors
+/// The QEMU configuration cannot be read, QEMU cannot be started or the log not written.
+pub fn run_system_test(
+    workspace: &Workspace,
+    test: SystemTest,
+    kernel_log: Option<LogLevel>,
+    echo: Echo,
+) -> Result<Suite> {
+    let mut suite = Suite::new(test.name);
+    let image = match build_image(
+        workspace,
+        &ImageSpec {
+            name: test.name,
+            root_task_package: test.root_task_package,
+            kernel_log,
+        },
+    ) {
+        Ok(image) => image,
+        Err(error) => {
+            eprintln!("{error}");
+            let first_line = error
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            suite.cases.push(Case::fail("build", first_line));
+            return Ok(suite);
+        }
+    };
+    let configuration = qemu::load_config(workspace)?;
+    let boot = qemu::boot_arguments(
+        Console::Captured,
+        Debugger::None,
+        Timing::HostClock,
+        &image.path,
+    );
+    println!(
+        "boot {} (timeout {} s)",
+        workspace.display(&image.path),
+        test.timeout.as_secs()
+    );
+    let mut judge = Judge::new(test);
+    let captured = qemu::run_captured(&configuration, &boot, test.timeout, |line| {
+        if echo == Echo::Console {
+            println!("  | {line}");
+        }
+        judge.observe(line)
+    })?;
+    let mut log = captured.console;
+    if !captured.qemu_stderr.is_empty() {
+        log.extend_from_slice(b"\n--- qemu stderr ---\n");
+        log.extend_from_slice(captured.qemu_stderr.as_bytes());
+    }
+    let log_path = workspace.test_log_path(test.name);
+    write_file(&log_path, &log)?;
+    suite.cases = judge.finish(captured.ending, &captured.qemu_stderr);
+    suite.console_log = Some(report_excerpt(&String::from_utf8_lossy(&log), &log_path));
+    suite.duration = Some(captured.elapsed);
+    println!("log {}", workspace.display(&log_path));
+    Ok(suite)
+}
+
+/// The most of a console the JUnit report carries; the log file has all of it.
+const REPORT_CONSOLE_LIMIT: usize = 64 * 1024;
+
+/// The end of a console for the JUnit report, pointing at the full log when cut.
+fn report_excerpt(console: &str, log_path: &std::path::Path) -> String {
+    if console.len() <= REPORT_CONSOLE_LIMIT {
+        return console.to_owned();
+    }
+    let mut start = console.len() - REPORT_CONSOLE_LIMIT;
+    while !console.is_char_boundary(start) {
+        start += 1;
+    }
+    format!(
+        "[... start cut; full console in {} ...]\n{}",
+        log_path.display(),
+        &console[start..]
+    )
+}
+
+/// Writes a file, creating its directory.
+///
+/// # Errors
+/// The directory or file cannot be written.
+pub fn write_file(path: &std::path::Path, contents: &[u8]) -> Result<()> {
+    if let Some(directory) = path.parent() {
+        std::fs::create_dir_all(directory)
+            .map_err(|error| Error::io(format!("creating {}", directory.display()), error))?;
+    }
+    std::fs::write(path, contents)
+        .map_err(|error| Error::io(format!("writing {}", path.display()), error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::Outcome;
+
+    const TEST: SystemTest = SystemTest {
+        name: "boot",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(60),
+        expected: &["bootinfo check: ok", "untyped: "],
+    };
+
+    #[test]
+    fn classifies_test_and_panic_lines() {
+        assert_eq!(
+            classify("TEST_PASS hello"),
+            ConsoleLine::Pass { name: "hello" }
+        );
+        assert_eq!(
+            classify("[app] TEST_PASS hello trailing"),
+            ConsoleLine::Pass { name: "hello" }
+        );
+        assert_eq!(
+            classify("TEST_FAIL mmap: returned -12 (ENOMEM)"),
+            ConsoleLine::Fail {
+                name: "mmap",
+                why: "returned -12 (ENOMEM)"
+            }
+        );
+        assert_eq!(
+            classify("TEST_FAIL bare"),
+            ConsoleLine::Fail {
+                name: "bare",
+                why: ""
+            }
+        );
+        for line in [
+            "KERNEL PANIC: unexpected exception",
+            "[0.1] ROOT TASK PANIC: at main.rs:3",
+            "LOADER PANIC: no memory",
+        ] {
+            assert_eq!(classify(line), ConsoleLine::Panic, "{line}");
+        }
+        for line in [
+            "",
+            "booting",
+            "TEST_PASS",
+            "TEST_PASS ",
+            "NOTTEST_PASS x",
+            "TEST_FAIL two words: why",
+            "kernel panic: lower case is not a marker",
+        ] {
+            assert_eq!(classify(line), ConsoleLine::Other, "{line:?}");
+        }
+    }
+
+    fn judge(lines: &[&str], ending: Ending) -> Vec<Case> {
+        let mut judge = Judge::new(TEST);
+        for line in lines {
+            judge.observe(line);
+        }
+        judge.finish(ending, "")
+    }
+
+    #[test]
+    fn a_clean_run_passes_every_result() {
+        let cases = judge(
+            &[
+                "loader: starting",
+                "bootinfo check: ok",
+                "untyped: 42 regions",
+                "TEST_PASS hello",
+            ],
+            Ending::Exited { code: Some(0) },
+        );
+        assert_eq!(
+            cases,
+            [
+                Case::pass("hello"),
+                Case::pass("expect bootinfo check: ok"),
+                Case::pass("expect untyped: "),
+                Case::pass("halted"),
+            ]
+        );
+    }
+
+    #[test]
+    fn failures_missing_output_panics_and_timeouts_fail() {
+        let mut judge = Judge::new(TEST);
+        assert_eq!(judge.observe("TEST_FAIL mmap: bad"), LineVerdict::Continue);
+        assert_eq!(
+            judge.observe("KERNEL PANIC: data abort at 0x0"),
+            LineVerdict::StopAfter(PANIC_GRACE)
+        );
+        judge.observe("ROOT TASK PANIC: second");
+        let cases = judge.finish(Ending::Stopped, "");
+        assert_eq!(
+            cases,
+            [
+                Case::fail("mmap", "bad"),
+                Case::fail("panic", "KERNEL PANIC: data abort at 0x0"),
+                Case::fail("expect bootinfo check: ok", "not seen"),
+                Case::fail("expect untyped: ", "not seen"),
+                Case::fail("halted", "stopped by the harness after a panic"),
+            ]
+        );
+
+        let timed_out = judge_outcome(Ending::TimedOut {
+            after: Duration::from_secs(60),
+        });
+        assert_eq!(timed_out, Outcome::Fail("timed out after 60 s".into()));
+        let crashed = judge_outcome(Ending::Exited { code: Some(1) });
+        assert_eq!(
+            crashed,
+            Outcome::Fail("qemu exited with status 1 (qemu: could not load kernel)".into())
+        );
+    }
+
+    fn judge_outcome(ending: Ending) -> Outcome {
+        let mut judge = Judge::new(TEST);
+        judge.observe("bootinfo check: ok");
+        let cases = judge.finish(
+            ending,
+            "qemu-system-aarch64: warning\ncould not load kernel\n",
+        );
+        cases
+            .last()
+            .map(|case| case.outcome.clone())
+            .unwrap_or(Outcome::Pass)
+    }
+
+    #[test]
+    fn long_consoles_are_cut_at_the_start_for_the_report() {
+        let path = std::path::Path::new("/t/boot.log");
+        assert_eq!(report_excerpt("short", path), "short");
+        let long = format!("é{}", "x".repeat(REPORT_CONSOLE_LIMIT));
+        let excerpt = report_excerpt(&long, path);
+        assert!(excerpt.starts_with("[... start cut; full console in /t/boot.log ...]\n"));
+        assert!(excerpt.ends_with(&"x".repeat(REPORT_CONSOLE_LIMIT)));
+        assert!(!excerpt.contains('é'));
+    }
+
+    #[test]
+    fn the_table_is_well_formed() {
+        let mut names: Vec<&str> = SYSTEM_TESTS.iter().map(|test| test.name).collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count, "system test names are unique");
+        for test in SYSTEM_TESTS {
+            assert!(!test.name.is_empty() && !test.name.contains(['/', ' ', ':']));
+            assert!(test.timeout > Duration::ZERO);
+        }
+        let boot = SYSTEM_TESTS.iter().find(|test| test.name == "boot");
+        assert!(boot.is_some_and(|boot| boot.expected.contains(&"bootinfo check: ok")));
+    }
+}
