@@ -1,0 +1,29 @@
+//! The kernel's scheduling tick: the EL1 virtual timer (PPI 27). The EL1 physical timer
+//! (PPI 30) is left for user level.
+
+use crate::arch::registers::{cntfrq_el0, cntv_ctl_el0, cntv_tval_el0, isb};
+
+/// The virtual timer's interrupt id.
+pub const KERNEL_TIMER_IRQ: u32 = 27;
+/// Tick period (seL4's default `CONFIG_TIMER_TICK_MS`).
+const TICK_MILLISECONDS: u64 = 2;
+
+const CONTROL_ENABLE: u64 = 1 << 0;
+
+/// Starts the periodic tick.
+pub fn init() {
+    super::gic::enable(KERNEL_TIMER_IRQ);
+    rearm();
+}
+
+/// Schedules the next tick one period from now.
+pub fn rearm() {
+    let ticks = cntfrq_el0::read() * TICK_MILLISECONDS / 1000;
+    // SAFETY: programming the virtual timer affects only its interrupt, which the kernel
+    // owns.
+    unsafe {
+        cntv_tval_el0::write(ticks.max(1));
+        cntv_ctl_el0::write(CONTROL_ENABLE);
+    }
+    isb();
+}
