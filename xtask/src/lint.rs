@@ -26,6 +26,11 @@ pub const LINT_SETS: &[LintSet] = &[
         packages: &["sel4", "sel4-root-task", "root-task", "kernel-tests"],
         target: Some(ROOT_TASK_TARGET),
     },
+    // The vDSO is linked by `cargo xtask vdso` with its own flags; linting needs none.
+    LintSet {
+        packages: &["vdso"],
+        target: Some(ROOT_TASK_TARGET),
+    },
     // The loader's build script embeds empty payloads when SEL4_KERNEL_ELF and
     // SEL4_ROOT_TASK_ELF are unset, which is enough to lint it.
     LintSet {

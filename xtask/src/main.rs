@@ -11,6 +11,7 @@ mod lint;
 mod qemu;
 mod results;
 mod setup;
+mod vdso;
 mod workspace;
 
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ commands:
   clippy                clippy with warnings denied, host and aarch64 crates
   fmt [--check]         cargo fmt --all
   setup                 check (and as root, install) the host tools run and test need
+  vdso                  build target/vdso/vdso.so and check it (fails on any violation)
+  vdso-check FILE       check a vDSO image against every property the libcs rely on
 ";
 
 fn main() -> ExitCode {
@@ -65,6 +68,8 @@ enum Command {
     Clippy,
     Fmt(FormatMode),
     Setup,
+    Vdso,
+    VdsoCheck(PathBuf),
     Help,
 }
 
@@ -113,6 +118,11 @@ fn parse(arguments: &[String]) -> Result<Command> {
         "test" => parse_test(rest).map(Command::Test),
         "clippy" => no_options("clippy", rest).map(|()| Command::Clippy),
         "setup" => no_options("setup", rest).map(|()| Command::Setup),
+        "vdso" => no_options("vdso", rest).map(|()| Command::Vdso),
+        "vdso-check" => match rest {
+            [file] => Ok(Command::VdsoCheck(PathBuf::from(file))),
+            _ => Err(Error::Usage("vdso-check takes one FILE".into())),
+        },
         "fmt" => match rest {
             [] => Ok(Command::Fmt(FormatMode::Rewrite)),
             [check] if check == "--check" => Ok(Command::Fmt(FormatMode::Check)),
@@ -239,6 +249,14 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Fmt(mode) => lint::fmt(&Workspace::locate()?, mode).map(|()| ExitCode::SUCCESS),
         Command::Run(options) => run(options),
         Command::Test(options) => test(options),
+        Command::Vdso => {
+            let image = vdso::build(&Workspace::locate()?.root).map_err(Error::Failed)?;
+            println!("vdso {}", image.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::VdsoCheck(file) => Ok(ExitCode::from(
+            u8::try_from(vdso::check_command(&file)).unwrap_or(1),
+        )),
     }
 }
 
