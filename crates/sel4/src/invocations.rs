@@ -57,6 +57,17 @@ impl Reply {
 /// # Errors
 /// The seL4 error code the kernel replied with.
 pub fn invoke(cap: CPtr, label: InvocationLabel, mrs: &[u64], caps: &[CPtr]) -> Result<Reply> {
+    let reply = invoke_raw(cap, label as u64, mrs, caps);
+    match reply.error() {
+        None => Ok(reply),
+        Some(error) => Err(error),
+    }
+}
+
+/// Invokes `cap` with any `label` (known or not) and returns the reply whatever it says,
+/// so a caller can inspect an error reply's label, length and message registers (the
+/// error details seL4 defines: argument index, range bounds, lookup failure, bytes left).
+pub fn invoke_raw(cap: CPtr, label: u64, mrs: &[u64], caps: &[CPtr]) -> Reply {
     let length = mrs.len().min(crate::MSG_MAX_LENGTH);
     let extra_caps = caps.len().min(crate::MSG_MAX_EXTRA_CAPS);
     let mut registers = [0u64; MSG_REGISTER_COUNT];
@@ -73,14 +84,23 @@ pub fn invoke(cap: CPtr, label: InvocationLabel, mrs: &[u64], caps: &[CPtr]) -> 
             buffer.caps_or_badges[index] = *cap;
         }
     });
-    let info = MessageInfo::new(label as u64, 0, extra_caps as u64, length as u64);
+    let info = MessageInfo::new(label, 0, extra_caps as u64, length as u64);
     let (reply_info, reply_mrs) = syscall::call(cap, info, registers);
-    match Error::from_label(reply_info.label()) {
-        None => Ok(Reply {
-            info: reply_info,
-            mrs: reply_mrs,
-        }),
-        Some(error) => Err(error),
+    Reply {
+        info: reply_info,
+        mrs: reply_mrs,
+    }
+}
+
+impl Reply {
+    /// The error the reply carries, if its label is an error code.
+    pub fn error(&self) -> Option<Error> {
+        Error::from_label(self.info.label())
+    }
+
+    /// The reply's message length (for an error reply, the number of error MRs).
+    pub fn length(&self) -> usize {
+        self.info.length()
     }
 }
 
@@ -411,6 +431,200 @@ impl Cap<Notification> {
     /// `seL4_Wait`: returns the notification word.
     pub fn wait(self) -> u64 {
         syscall::recv(self.bits(), syscall::Blocking::Block).0
+    }
+}
+
+impl Cap<CNode> {
+    /// `seL4_CNode_Rotate`: moves the pivot's cap to the destination and the source's cap
+    /// to the pivot, updating each with its new data (badge or guard).
+    #[allow(clippy::too_many_arguments)]
+    pub fn cnode_rotate(
+        self,
+        dest_index: u64,
+        dest_depth: u64,
+        pivot_root: Cap<CNode>,
+        pivot_index: u64,
+        pivot_depth: u64,
+        pivot_new_data: u64,
+        src_root: Cap<CNode>,
+        src_index: u64,
+        src_depth: u64,
+        src_new_data: u64,
+    ) -> Result<()> {
+        invoke(
+            self.bits(),
+            InvocationLabel::CNodeRotate,
+            &[
+                dest_index,
+                dest_depth,
+                pivot_new_data,
+                pivot_index,
+                pivot_depth,
+                src_new_data,
+                src_index,
+                src_depth,
+            ],
+            &[pivot_root.bits(), src_root.bits()],
+        )
+        .map(drop)
+    }
+
+    /// `seL4_CNode_CancelBadgedSends`.
+    pub fn cnode_cancel_badged_sends(self, index: u64, depth: u64) -> Result<()> {
+        invoke(
+            self.bits(),
+            InvocationLabel::CNodeCancelBadgedSends,
+            &[index, depth],
+            &[],
+        )
+        .map(drop)
+    }
+}
+
+impl Cap<Tcb> {
+    /// `seL4_TCB_SetMCPriority`, checked against `authority`'s MCP.
+    pub fn tcb_set_mc_priority(self, authority: Cap<Tcb>, mcp: u64) -> Result<()> {
+        invoke(
+            self.bits(),
+            InvocationLabel::TCBSetMCPriority,
+            &[mcp],
+            &[authority.bits()],
+        )
+        .map(drop)
+    }
+
+    /// `seL4_TCB_SetSchedParams` (non-MCS): MCP and priority at once.
+    pub fn tcb_set_sched_params(self, authority: Cap<Tcb>, mcp: u64, priority: u64) -> Result<()> {
+        invoke(
+            self.bits(),
+            InvocationLabel::TCBSetSchedParams,
+            &[mcp, priority],
+            &[authority.bits()],
+        )
+        .map(drop)
+    }
+
+    /// `seL4_TCB_SetIPCBuffer`.
+    pub fn tcb_set_ipc_buffer(self, buffer_addr: u64, buffer_frame: Cap<Granule>) -> Result<()> {
+        invoke(
+            self.bits(),
+            InvocationLabel::TCBSetIPCBuffer,
+            &[buffer_addr],
+            &[buffer_frame.bits()],
+        )
+        .map(drop)
+    }
+
+    /// `seL4_TCB_SetSpace` (non-MCS).
+    pub fn tcb_set_space(
+        self,
+        fault_ep: CPtr,
+        cspace_root: Cap<CNode>,
+        cspace_root_data: u64,
+        vspace_root: Cap<VSpace>,
+    ) -> Result<()> {
+        invoke(
+            self.bits(),
+            InvocationLabel::TCBSetSpace,
+            &[fault_ep, cspace_root_data, 0],
+            &[cspace_root.bits(), vspace_root.bits()],
+        )
+        .map(drop)
+    }
+
+    /// `seL4_TCB_UnbindNotification`.
+    pub fn tcb_unbind_notification(self) -> Result<()> {
+        invoke(
+            self.bits(),
+            InvocationLabel::TCBUnbindNotification,
+            &[],
+            &[],
+        )
+        .map(drop)
+    }
+}
+
+impl Cap<AsidControl> {
+    /// `seL4_ARM_ASIDControl_MakePool`: turns a 4 KiB untyped into an ASID pool whose cap
+    /// lands in `root` at (`index`, `depth`).
+    pub fn asid_control_make_pool(
+        self,
+        untyped: Cap<Untyped>,
+        root: Cap<CNode>,
+        index: u64,
+        depth: u64,
+    ) -> Result<()> {
+        invoke(
+            self.bits(),
+            InvocationLabel::ARMASIDControlMakePool,
+            &[index, depth],
+            &[untyped.bits(), root.bits()],
+        )
+        .map(drop)
+    }
+}
+
+/// Trigger modes for [`Cap::irq_control_get_trigger`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IrqTrigger {
+    Level = 0,
+    Edge = 1,
+}
+
+impl Cap<IrqControl> {
+    /// `seL4_IRQControl_GetTrigger` (ARMIRQIssueIRQHandlerTrigger): a handler cap for `irq`
+    /// in `root` at (`index`, `depth`).
+    pub fn irq_control_get_trigger(
+        self,
+        irq: u64,
+        trigger: IrqTrigger,
+        root: Cap<CNode>,
+        index: u64,
+        depth: u64,
+    ) -> Result<()> {
+        invoke(
+            self.bits(),
+            InvocationLabel::ARMIRQIssueIRQHandlerTrigger,
+            &[irq, trigger as u64, index, depth],
+            &[root.bits()],
+        )
+        .map(drop)
+    }
+}
+
+impl Cap<IrqHandler> {
+    /// `seL4_IRQHandler_SetNotification`.
+    pub fn irq_handler_set_notification(self, notification: Cap<Notification>) -> Result<()> {
+        invoke(
+            self.bits(),
+            InvocationLabel::IRQSetIRQHandler,
+            &[],
+            &[notification.bits()],
+        )
+        .map(drop)
+    }
+
+    /// `seL4_IRQHandler_Ack`.
+    pub fn irq_handler_ack(self) -> Result<()> {
+        invoke(self.bits(), InvocationLabel::IRQAckIRQ, &[], &[]).map(drop)
+    }
+
+    /// `seL4_IRQHandler_Clear`.
+    pub fn irq_handler_clear(self) -> Result<()> {
+        invoke(self.bits(), InvocationLabel::IRQClearIRQHandler, &[], &[]).map(drop)
+    }
+}
+
+impl Cap<Granule> {
+    /// `seL4_ARM_Page_Unify_Instruction` over [`start`, `end`) offsets within the frame.
+    pub fn frame_unify_instruction(self, start: u64, end: u64) -> Result<()> {
+        invoke(
+            self.bits(),
+            InvocationLabel::ARMPageUnifyInstruction,
+            &[start, end],
+            &[],
+        )
+        .map(drop)
     }
 }
 
