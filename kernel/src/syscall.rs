@@ -1,11 +1,12 @@
 //! System call dispatch (x7 = the seL4 syscall number).
 
 use crate::fault::{self, Fault};
+use crate::invocation::ReplyMode;
 use crate::object::cspace::lookup_cap;
 use crate::object::object_pointer;
-use crate::object::tcb::{tcb_at, tcb_slot, tcb_slot_pointer, Tcb};
+use crate::object::tcb::{tcb_at, tcb_slot, tcb_slot_pointer, Tcb, ThreadState};
 use crate::sched::{current_tcb, current_thread};
-use kernel_core::{Cap, VmRights};
+use kernel_core::{Cap, SlotAddr, VmRights};
 use sel4::{Error, MessageInfo, Syscall, MSG_MAX_LENGTH};
 
 /// Handles a `svc` from the current thread.
@@ -30,13 +31,24 @@ pub fn handle() {
         Syscall::DebugNameThread => debug_name_thread(thread, tcb),
         Syscall::DebugSnapshot | Syscall::DebugDumpScheduler => {}
         Syscall::Yield => crate::sched::yield_current(),
-        Syscall::Call
-        | Syscall::ReplyRecv
-        | Syscall::Send
-        | Syscall::NBSend
-        | Syscall::Recv
-        | Syscall::NBRecv
-        | Syscall::Reply => {
+        // STAND-IN: the threads-ipc branch provides the real dispatch. Call and Send
+        // on a cap that is not an IPC object reach `invocation::perform`; a failed
+        // lookup of the invoked cap stops the thread (seL4's cap fault with no handler).
+        Syscall::Call | Syscall::Send | Syscall::NBSend => {
+            let reply = if syscall == Syscall::Call {
+                ReplyMode::Reply
+            } else {
+                ReplyMode::NoReply
+            };
+            let info = MessageInfo(tcb.registers.x[1]);
+            let (cap, slot) = lookup_cap(cspace_root(thread), tcb.registers.x[0]);
+            match slot.and_then(SlotAddr::new) {
+                Some(slot) => crate::invocation::perform(thread, cap, slot, info, reply),
+                None if reply == ReplyMode::Reply => tcb.state = ThreadState::Inactive,
+                None => {}
+            }
+        }
+        Syscall::ReplyRecv | Syscall::Recv | Syscall::NBRecv | Syscall::Reply => {
             // Invocations and IPC arrive with the object model; until then every one is
             // refused as seL4 refuses an invocation it cannot perform.
             tcb.registers.x[1] = MessageInfo::new(Error::IllegalOperation as u64, 0, 0, 0).word();

@@ -1,92 +1,60 @@
-//! Capability lookup: resolving a CPtr through a thread's CNodes (seL4's
-//! `resolveAddressBits`), and slot access.
+//! Capability slots in kernel memory: kernel-core's [`SlotMemory`] over the physical
+//! window, and CSpace lookups built on kernel-core's `resolveAddressBits`.
 
 use super::object_pointer;
-use kernel_core::{Cap, Slot};
+use kernel_core::cspace::lookup_cap_and_slot;
+use kernel_core::{Cap, LookupFault, Slot, SlotAddr, SlotMemory};
 
 /// Pointer to slot `index` of the CNode at physical address `cnode`.
 pub fn cnode_slot_pointer(cnode: u64, index: u64) -> *mut Slot {
     object_pointer::<Slot>(cnode + (index << sel4::SLOT_BITS))
 }
 
-/// Why a lookup failed (seL4's lookup faults).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LookupFault {
-    InvalidRoot,
-    GuardMismatch,
-    DepthMismatch,
-}
-
-/// Resolves `depth` bits of `cptr` starting at CNode cap `root`; returns the physical
-/// address of the slot reached. As in seL4, resolution stops early at a slot that does
-/// not hold a CNode cap.
+/// The kernel's slots: CNode, TCB and IRQ-node slots, all reached through the window.
 ///
-/// # Errors
-/// The root is not a CNode, a guard does not match, or the bits run out mid-level.
-pub fn resolve_address_bits(root: Cap, cptr: u64, depth: u32) -> Result<u64, LookupFault> {
-    let mut node = root;
-    let mut remaining = depth.min(sel4::WORD_BITS);
-    loop {
-        let Cap::CNode {
-            ptr,
-            radix,
-            guard_size,
-            guard,
-        } = node
-        else {
-            return Err(LookupFault::InvalidRoot);
-        };
-        let radix = u32::from(radix);
-        let guard_size = u32::from(guard_size);
-        let level_bits = radix + guard_size;
-        if level_bits == 0 || level_bits > remaining {
-            return Err(LookupFault::DepthMismatch);
-        }
-        let guard_found = bits(cptr, remaining - guard_size, guard_size);
-        if guard_found != guard & mask(guard_size) {
-            return Err(LookupFault::GuardMismatch);
-        }
-        let index = bits(cptr, remaining - level_bits, radix);
-        let slot = ptr + (index << sel4::SLOT_BITS);
-        remaining -= level_bits;
-        if remaining == 0 {
-            return Ok(slot);
-        }
-        // SAFETY: `slot` is inside a CNode named by a valid CNode cap, so it is an
-        // initialised slot in kernel memory; it is read, not kept.
-        let next = unsafe { object_pointer::<Slot>(slot).read() }.cap();
-        if !matches!(next, Cap::CNode { .. }) {
-            return Ok(slot);
-        }
-        node = next;
+/// # Invariants
+/// Every [`SlotAddr`] the kernel holds (in caps, derivation-tree links, lookups) names a
+/// slot inside a live CNode or TCB object, or the kernel's IRQ node, all in RAM that the
+/// window maps; the kernel runs on one CPU with interrupts masked.
+pub struct KernelSlots;
+
+impl SlotMemory for KernelSlots {
+    fn read(&self, slot: SlotAddr) -> Slot {
+        // SAFETY: by the type's invariant `slot` is an initialised slot in kernel memory;
+        // it is copied out, no reference is kept.
+        unsafe { object_pointer::<Slot>(slot.addr()).read() }
+    }
+
+    fn write(&mut self, slot: SlotAddr, value: Slot) {
+        // SAFETY: as for `read`; nothing else holds a reference to the slot.
+        unsafe { object_pointer::<Slot>(slot.addr()).write(value) }
     }
 }
 
-/// The cap at `cptr` (full word depth) in the CSpace rooted at `root`; Null if the
-/// lookup fails.
+/// The kernel's [`SlotMemory`].
+pub fn slot_memory() -> KernelSlots {
+    KernelSlots
+}
+
+/// The cap in `slot`.
+pub fn read_cap(slot: SlotAddr) -> Cap {
+    slot_memory().read(slot).cap()
+}
+
+/// The cap at `cptr` (full word depth) in the CSpace rooted at `root`, and its slot's
+/// physical address; Null and `None` if the lookup fails.
 pub fn lookup_cap(root: Cap, cptr: u64) -> (Cap, Option<u64>) {
-    match resolve_address_bits(root, cptr, sel4::WORD_BITS) {
-        // SAFETY: a resolved slot address is a slot in a live CNode.
-        Ok(slot) => (
-            unsafe { object_pointer::<Slot>(slot).read() }.cap(),
-            Some(slot),
-        ),
+    match lookup_cap_and_slot(&slot_memory(), &root, cptr) {
+        Ok((cap, slot)) => (cap, Some(slot.addr())),
         Err(_) => (Cap::Null, None),
     }
 }
 
-fn mask(width: u32) -> u64 {
-    if width >= 64 {
-        u64::MAX
-    } else {
-        (1 << width) - 1
-    }
-}
-
-fn bits(value: u64, shift: u32, width: u32) -> u64 {
-    if shift >= 64 {
-        0
-    } else {
-        (value >> shift) & mask(width)
-    }
+/// seL4's `lookupCapAndSlot` for a thread's CSpace `root`: the cap `cptr` names and its
+/// slot.
+///
+/// # Errors
+/// The lookup fault, for the caller to turn into a cap fault.
+pub fn lookup_cap_and_slot_in(root: Cap, cptr: u64) -> Result<(Cap, SlotAddr), LookupFault> {
+    lookup_cap_and_slot(&slot_memory(), &root, cptr)
 }

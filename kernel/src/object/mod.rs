@@ -1,12 +1,12 @@
 //! Kernel objects as they sit in memory retyped from untyped (reached through the
 //! kernel window): TCBs, CNode slots, address-space tables.
-//!
-//! This is the boot-time subset; the full object model (retype, invocations) builds on
-//! kernel-core and comes next.
 
 pub mod asid;
 pub mod cspace;
+pub mod finalise;
+pub mod irq;
 pub mod tcb;
+pub mod untyped;
 pub mod vspace;
 
 use crate::arch::mmu::window;

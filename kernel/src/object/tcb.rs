@@ -85,3 +85,12 @@ pub unsafe fn tcb_at(tcb_object: u64) -> &'static mut Tcb {
 pub fn tcb_slot_pointer(tcb_object: u64, index: u64) -> *mut Slot {
     object_pointer::<Slot>(tcb_object + (index << sel4::SLOT_BITS))
 }
+
+/// Stops the thread whose TCB object is at `tcb` for good: suspends it and cancels its
+/// IPC, so its memory can be reused.
+// STAND-IN: the threads-ipc branch provides the real one. With a single scheduled
+// thread and no IPC, making the thread inactive is all there is to do.
+pub fn finalise(tcb: u64) {
+    // SAFETY: `tcb` is a live TCB object whose last cap is being deleted.
+    unsafe { tcb_at(tcb) }.state = ThreadState::Inactive;
+}

@@ -143,7 +143,7 @@ pub fn activate_user_space(vspace_phys: u64, asid: u16) {
     isb();
 }
 
-/// How a user page may be used.
+/// How a user page may be used (seL4's VM rights as AP[2:1]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UserAccess {
     ReadWrite,
@@ -159,12 +159,39 @@ pub enum Execute {
     Never,
 }
 
+/// The memory type of a user mapping (seL4's `PageCacheable` attribute).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cacheability {
+    /// Normal write-back memory.
+    Cacheable,
+    /// Device-nGnRnE, as seL4 maps uncached pages.
+    Uncached,
+}
+
 /// The level-3 descriptor of a cacheable user page.
 pub const fn user_page_descriptor(phys: u64, access: UserAccess, execute: Execute) -> u64 {
+    user_leaf_descriptor(phys, 3, access, execute, Cacheability::Cacheable)
+}
+
+/// The descriptor mapping a user frame at `phys` as a leaf at `level` (3: a 4 KiB page;
+/// 2 and 1: a 2 MiB or 1 GiB block). Every user leaf is privileged-execute-never, so the
+/// kernel can never run user memory, and not global, so it is tagged with the ASID.
+pub const fn user_leaf_descriptor(
+    phys: u64,
+    level: u32,
+    access: UserAccess,
+    execute: Execute,
+    cacheability: Cacheability,
+) -> u64 {
+    let kind = if level == 3 { TABLE_OR_PAGE } else { 0 };
+    let attribute = match cacheability {
+        Cacheability::Cacheable => MAIR_NORMAL_WRITE_BACK,
+        Cacheability::Uncached => MAIR_DEVICE_NGNRNE,
+    };
     let mut descriptor = (phys & ADDRESS_MASK)
         | VALID
-        | TABLE_OR_PAGE
-        | MAIR_NORMAL_WRITE_BACK << ATTR_INDEX_SHIFT
+        | kind
+        | attribute << ATTR_INDEX_SHIFT
         | INNER_SHAREABLE
         | ACCESS_FLAG
         | NOT_GLOBAL
@@ -180,12 +207,46 @@ pub const fn user_page_descriptor(phys: u64, access: UserAccess, execute: Execut
     descriptor
 }
 
+/// Whether a descriptor is valid at all.
+pub const fn descriptor_is_valid(descriptor: u64) -> bool {
+    descriptor & VALID != 0
+}
+
+/// Whether a valid descriptor at `level` maps memory (a page at level 3, a block above).
+pub const fn descriptor_is_leaf(descriptor: u64, level: u32) -> bool {
+    if !descriptor_is_valid(descriptor) {
+        return false;
+    }
+    let table_or_page = descriptor & TABLE_OR_PAGE != 0;
+    if level == 3 {
+        table_or_page
+    } else {
+        !table_or_page && (level == 1 || level == 2)
+    }
+}
+
+/// The output address of a valid leaf or table descriptor.
+pub const fn descriptor_address(descriptor: u64) -> u64 {
+    descriptor & ADDRESS_MASK
+}
+
+/// The user access a leaf descriptor grants.
+pub const fn leaf_access(descriptor: u64) -> UserAccess {
+    match (descriptor & AP_USER != 0, descriptor & AP_READ_ONLY != 0) {
+        (true, false) => UserAccess::ReadWrite,
+        (true, true) => UserAccess::ReadOnly,
+        _ => UserAccess::KernelOnly,
+    }
+}
+
 /// A table descriptor pointing at the next-level table at `phys`.
 pub const fn table_descriptor(phys: u64) -> u64 {
     (phys & ADDRESS_MASK) | VALID | TABLE_OR_PAGE
 }
 
 /// The next-level table a descriptor points at, if it is a valid table descriptor.
+///
+/// Only meaningful for levels 0-2; at level 3 the same bits mean a page.
 pub const fn table_address(descriptor: u64) -> Option<u64> {
     if descriptor & (VALID | TABLE_OR_PAGE) == VALID | TABLE_OR_PAGE {
         Some(descriptor & ADDRESS_MASK)
@@ -217,5 +278,164 @@ pub fn sync_after_boot_writes() {
             "isb",
             options(nostack)
         );
+    }
+}
+
+/// Whether `[phys, phys + length)` lies in RAM the kernel window maps as normal memory
+/// (so the kernel may zero it or run cache maintenance on it).
+pub fn window_maps_ram(phys: u64, length: u64) -> bool {
+    let Some(end) = phys.checked_add(length) else {
+        return false;
+    };
+    if length == 0 || end > WINDOW_SIZE {
+        return false;
+    }
+    let table = KERNEL_LEVEL_1.0.get();
+    let normal = MAIR_NORMAL_WRITE_BACK << ATTR_INDEX_SHIFT;
+    let mut gib = phys / GIB;
+    while gib * GIB < end {
+        // SAFETY: the table was written once at boot and is only read afterwards; `gib`
+        // < 512 because `end` <= WINDOW_SIZE.
+        let descriptor = unsafe { (*table).0[gib as usize] };
+        if descriptor & VALID == 0 || descriptor & (0b111 << ATTR_INDEX_SHIFT) != normal {
+            return false;
+        }
+        gib += 1;
+    }
+    true
+}
+
+/// Makes page-table writes visible to the table walker before they are relied on.
+pub fn publish_table_writes() {
+    // SAFETY: a barrier has no other effect.
+    unsafe { core::arch::asm!("dsb ishst", options(nostack, preserves_flags)) };
+}
+
+/// Drops every TLB entry tagged with `asid` (after unmapping a table or freeing the
+/// ASID).
+pub fn invalidate_tlb_asid(asid: u16) {
+    let operand = u64::from(asid) << 48;
+    // SAFETY: TLB maintenance only drops cached translations.
+    unsafe {
+        core::arch::asm!(
+            "dsb ishst",
+            "tlbi aside1is, {operand}",
+            "dsb ish",
+            "isb",
+            operand = in(reg) operand,
+            options(nostack, preserves_flags)
+        );
+    }
+}
+
+/// Drops the TLB entries for the page at `vaddr` in `asid` (after changing a leaf).
+pub fn invalidate_tlb_page(asid: u16, vaddr: u64) {
+    let operand = u64::from(asid) << 48 | (vaddr >> 12) & ((1 << 44) - 1);
+    // SAFETY: TLB maintenance only drops cached translations.
+    unsafe {
+        core::arch::asm!(
+            "dsb ishst",
+            "tlbi vae1is, {operand}",
+            "dsb ish",
+            "isb",
+            operand = in(reg) operand,
+            options(nostack, preserves_flags)
+        );
+    }
+}
+
+/// The top-level table TTBR0 walks, if user walks are enabled.
+pub fn active_user_space() -> Option<u64> {
+    if tcr_el1::read() & TCR_EPD0 != 0 {
+        None
+    } else {
+        Some(ttbr0_el1::read() & ADDRESS_MASK)
+    }
+}
+
+/// Stops TTBR0 walks (the address space being installed is being destroyed): user
+/// accesses fault until the scheduler installs another space.
+pub fn deactivate_user_space() {
+    // SAFETY: disabling TTBR0 walks only makes user addresses fault; the kernel runs
+    // from TTBR1. The TLB is cleaned by the caller's ASID invalidation.
+    unsafe { tcr_el1::write(tcr_el1::read() | TCR_EPD0) };
+    isb();
+}
+
+/// A data or instruction cache operation on a range (seL4's page and VSpace flush
+/// invocations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheOperation {
+    /// DC CVAC: write dirty lines back to the point of coherency.
+    Clean,
+    /// DC IVAC (DC CIVAC on partial lines at either end, so neighbouring data survives).
+    Invalidate,
+    /// DC CIVAC.
+    CleanInvalidate,
+    /// DC CVAU then IC IVAU: make written code visible to instruction fetch.
+    Unify,
+}
+
+/// Runs `operation` over the physical range `[phys, phys + length)` through the kernel
+/// window. The data cache and (on the Cortex-A57) the instruction cache are physically
+/// indexed, so maintenance through the window reaches the lines user mappings use.
+///
+/// Does nothing unless the range is RAM in the window (device memory is uncached).
+pub fn cache_maintenance(operation: CacheOperation, phys: u64, length: u64) {
+    if !window_maps_ram(phys, length) {
+        return;
+    }
+    let start = window(phys);
+    let end = start + length;
+    let ctr: u64;
+    // SAFETY: reading CTR_EL0 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
+    let data_line = 4u64 << ((ctr >> 16) & 0xf);
+    let instruction_line = 4u64 << (ctr & 0xf);
+    let first_data = start & !(data_line - 1);
+    match operation {
+        CacheOperation::Clean => for_each_line(first_data, end, data_line, |line| {
+            // SAFETY: `line` is inside RAM mapped by the window; cleaning writes back
+            // data without changing it.
+            unsafe { core::arch::asm!("dc cvac, {}", in(reg) line, options(nostack)) }
+        }),
+        CacheOperation::CleanInvalidate => for_each_line(first_data, end, data_line, |line| {
+            // SAFETY: as above; clean-and-invalidate preserves the memory's contents.
+            unsafe { core::arch::asm!("dc civac, {}", in(reg) line, options(nostack)) }
+        }),
+        CacheOperation::Invalidate => for_each_line(first_data, end, data_line, |line| {
+            let partial = line < start || line + data_line > end;
+            if partial {
+                // SAFETY: as above; a line shared with memory outside the range is
+                // cleaned first so its other bytes keep their values.
+                unsafe { core::arch::asm!("dc civac, {}", in(reg) line, options(nostack)) }
+            } else {
+                // SAFETY: the whole line lies in the user's frame, which the invocation
+                // lets the user discard; kernel data never shares those lines.
+                unsafe { core::arch::asm!("dc ivac, {}", in(reg) line, options(nostack)) }
+            }
+        }),
+        CacheOperation::Unify => {
+            for_each_line(first_data, end, data_line, |line| {
+                // SAFETY: cleaning to the point of unification preserves contents.
+                unsafe { core::arch::asm!("dc cvau, {}", in(reg) line, options(nostack)) }
+            });
+            dsb_ish();
+            let first_instruction = start & !(instruction_line - 1);
+            for_each_line(first_instruction, end, instruction_line, |line| {
+                // SAFETY: invalidating instruction cache lines only forces refetches.
+                unsafe { core::arch::asm!("ic ivau, {}", in(reg) line, options(nostack)) }
+            });
+        }
+    }
+    dsb_ish();
+    isb();
+}
+
+fn for_each_line(first: u64, end: u64, line_size: u64, mut operation: impl FnMut(u64)) {
+    let mut line = first;
+    while line < end {
+        operation(line);
+        line += line_size;
     }
 }

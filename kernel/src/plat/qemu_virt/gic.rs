@@ -78,8 +78,50 @@ pub fn init() {
     write(cpu_interface(GICC_CTLR), 1);
 }
 
+/// Interrupt lines the distributor implements (GICD_TYPER.ITLinesNumber).
+pub fn line_count() -> u32 {
+    32 * ((read(distributor(GICD_TYPER)) & 0x1f) + 1)
+}
+
+/// Stops interrupt `irq` reaching the CPU (seL4's `maskInterrupt(true, irq)`).
+pub fn disable(irq: u32) {
+    if irq >= line_count() {
+        return;
+    }
+    write(
+        distributor(GICD_ICENABLER + 4 * u64::from(irq / 32)),
+        1 << (irq % 32),
+    );
+}
+
+/// How an interrupt line signals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    Level,
+    Edge,
+}
+
+/// Sets `irq`'s trigger mode in GICD_ICFGR (seL4's `setIRQTrigger`). SGIs have a fixed
+/// configuration and are left alone, as are lines the distributor lacks.
+pub fn set_trigger(irq: u32, trigger: Trigger) {
+    if irq < 16 || irq >= line_count() {
+        return;
+    }
+    let register = distributor(GICD_ICFGR + 4 * u64::from(irq / 16));
+    let shift = (irq % 16) * 2;
+    let value = read(register) & !(0b11 << shift);
+    let value = match trigger {
+        Trigger::Level => value,
+        Trigger::Edge => value | 0b10 << shift,
+    };
+    write(register, value);
+}
+
 /// Lets interrupt `irq` reach the CPU.
 pub fn enable(irq: u32) {
+    if irq >= line_count() {
+        return;
+    }
     write(
         distributor(GICD_ISENABLER + 4 * u64::from(irq / 32)),
         1 << (irq % 32),

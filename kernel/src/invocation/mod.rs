@@ -1,0 +1,101 @@
+//! Invocations: a Call or Send on a cap that is not an endpoint, notification or reply
+//! cap performs a method of the cap's object (seL4's `handleInvocation` and
+//! `decodeInvocation`). The message is read from the invoking thread, the invocation is
+//! decoded (checked, nothing changed) and performed, and a Call gets the kernel's reply.
+
+pub mod cnode;
+pub mod domain;
+pub mod irq;
+pub mod message;
+pub mod tcb;
+pub mod untyped;
+pub mod vspace;
+
+use crate::object::tcb::{tcb_at, ThreadState};
+use kernel_core::{Cap, LookupFault, SlotAddr, SyscallError};
+use sel4::{MessageInfo, MSG_MAX_EXTRA_CAPS, MSG_MAX_LENGTH};
+
+/// Whether the invoker waits for the kernel's reply (Call) or not (Send, NBSend).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    Reply,
+    NoReply,
+}
+
+/// Most words a successful invocation replies with (TCB ReadRegisters).
+const MAX_REPLY_WORDS: usize = 40;
+
+/// Performs the invocation `info` of `cap` (found in `slot`) by `thread`, and replies
+/// to a Call if the thread is still running afterwards. Endpoint, notification and
+/// reply caps are the IPC path's; given one, this replies InvalidCapability.
+pub fn perform(thread: u64, cap: Cap, slot: SlotAddr, info: MessageInfo, reply: ReplyMode) {
+    let mut words = [0u64; MSG_MAX_LENGTH];
+    let length = message::read_message_words(thread, info, &mut words);
+    let words = &words[..length];
+    let mut extra = [(Cap::Null, slot); MSG_MAX_EXTRA_CAPS];
+    let extra_count = match message::lookup_extra_caps(thread, info, &mut extra) {
+        Ok(count) => count,
+        Err(fault) => {
+            extra_cap_fault(thread, fault, reply);
+            return;
+        }
+    };
+    let extra = &extra[..extra_count];
+    let mut extra_caps = [Cap::Null; MSG_MAX_EXTRA_CAPS];
+    for (cap, (extra_cap, _)) in extra_caps.iter_mut().zip(extra) {
+        *cap = *extra_cap;
+    }
+    let extra_caps = &extra_caps[..extra_count];
+    let label = info.label();
+    let mut reply_words = [0u64; MAX_REPLY_WORDS];
+    let result: Result<usize, SyscallError> = match cap {
+        Cap::Untyped { .. } => untyped::invoke(&cap, slot, label, words, extra_caps).map(|()| 0),
+        Cap::CNode { .. } => cnode::invoke(thread, &cap, label, words, extra_caps).map(|()| 0),
+        Cap::Thread { ptr } => tcb::invoke(thread, ptr, slot, info, words, extra).map(|tcb| {
+            let length = tcb.length.min(MAX_REPLY_WORDS);
+            reply_words[..length].copy_from_slice(&tcb.words[..length]);
+            length
+        }),
+        Cap::Frame { .. }
+        | Cap::PageTable { .. }
+        | Cap::VSpace { .. }
+        | Cap::AsidControl
+        | Cap::AsidPool { .. } => vspace::invoke(&cap, slot, label, words, extra, &mut reply_words),
+        Cap::IrqControl => irq::invoke_control(slot, label, words, extra_caps).map(|()| 0),
+        Cap::IrqHandler { irq } => irq::invoke_handler(irq, label, extra).map(|()| 0),
+        Cap::Domain => domain::invoke(label, words, extra_caps).map(|()| 0),
+        Cap::Null
+        | Cap::Zombie { .. }
+        | Cap::Endpoint { .. }
+        | Cap::Notification { .. }
+        | Cap::Reply { .. } => Err(SyscallError::invalid_capability(0)),
+    };
+    if reply != ReplyMode::Reply || !still_running(thread) {
+        return;
+    }
+    match result {
+        Ok(length) => message::write_reply(thread, 0, &reply_words[..length]),
+        Err(error) => message::write_reply(thread, error.label(), error.message()),
+    }
+}
+
+/// Whether `thread` is still running (an invocation may have suspended or destroyed
+/// its own caller, which then gets no reply).
+fn still_running(thread: u64) -> bool {
+    // SAFETY: `thread` is a TCB object; even a finalised one keeps its memory until the
+    // next retype, which cannot happen within this invocation.
+    unsafe { tcb_at(thread) }.state == ThreadState::Running
+}
+
+/// An extra cap's cptr did not resolve: seL4 raises a cap fault for a Call and ignores a
+/// Send.
+// STAND-IN: the threads-ipc branch's fault delivery should raise a CapFault (address =
+// the cptr, in_receive_phase = false) here; until then the thread takes seL4's
+// no-fault-handler path and stops.
+fn extra_cap_fault(thread: u64, fault: LookupFault, reply: ReplyMode) {
+    if reply == ReplyMode::Reply {
+        crate::log!(Debug, "extra cap lookup failed ({fault:?}); thread stops");
+        // SAFETY: `thread` is a live TCB object.
+        unsafe { tcb_at(thread) }.state = ThreadState::Inactive;
+    }
+}
