@@ -56,8 +56,9 @@ fn untyped_retype_each_object_type(ctx: &mut Ctx) -> Result<(), String> {
         (ObjectType::CNode, 4, CapTag::CNode),
         (ObjectType::VSpace, 0, CapTag::VSpace),
         (ObjectType::SmallPage, 0, CapTag::Frame),
-        (ObjectType::LargePage, 0, CapTag::Frame),
         (ObjectType::PageTable, 0, CapTag::PageTable),
+        // Last: it aligns up to the 2 MiB boundary and fills the test's 4 MiB untyped.
+        (ObjectType::LargePage, 0, CapTag::Frame),
     ];
     for (object_type, size_bits, tag) in cases {
         let slot = ctx.retype(object_type, size_bits)?;
