@@ -47,6 +47,11 @@ pub enum ConsoleLine<'a> {
         name: &'a str,
         why: &'a str,
     },
+    /// `TEST_SKIP <name>: <why>`: the case could not run here, for the reason given.
+    Skip {
+        name: &'a str,
+        why: &'a str,
+    },
     /// A line with a panic marker.
     Panic,
     Other,
@@ -64,16 +69,22 @@ pub fn classify(line: &str) -> ConsoleLine<'_> {
             return ConsoleLine::Pass { name };
         }
     }
-    if let Some(rest) = after_marker(line, "TEST_FAIL ") {
-        let (name, why) = match rest.split_once(':') {
-            Some((name, why)) => (name.trim(), why.trim()),
-            None => (rest.trim(), ""),
-        };
-        if !name.is_empty() && !name.contains(char::is_whitespace) {
-            return ConsoleLine::Fail { name, why };
-        }
+    if let Some((name, why)) = after_marker(line, "TEST_FAIL ").and_then(name_and_reason) {
+        return ConsoleLine::Fail { name, why };
+    }
+    if let Some((name, why)) = after_marker(line, "TEST_SKIP ").and_then(name_and_reason) {
+        return ConsoleLine::Skip { name, why };
     }
     ConsoleLine::Other
+}
+
+/// Splits `<name>: <why>` (the reason optional); `None` unless the name is one word.
+fn name_and_reason(rest: &str) -> Option<(&str, &str)> {
+    let (name, why) = match rest.split_once(':') {
+        Some((name, why)) => (name.trim(), why.trim()),
+        None => (rest.trim(), ""),
+    };
+    (!name.is_empty() && !name.contains(char::is_whitespace)).then_some((name, why))
 }
 
 /// The text after `marker` when it starts the line or follows whitespace or `]`.
@@ -117,6 +128,7 @@ impl Judge {
                 let why = if why.is_empty() { "TEST_FAIL" } else { why };
                 self.cases.push(Case::fail(name, why));
             }
+            ConsoleLine::Skip { name, why } => self.cases.push(Case::skip(name, why)),
             ConsoleLine::Panic => {
                 if self.panic_line.is_none() {
                     self.panic_line = Some(line.trim().to_owned());
@@ -297,6 +309,13 @@ mod tests {
             ConsoleLine::Fail {
                 name: "mmap",
                 why: "returned -12 (ENOMEM)"
+            }
+        );
+        assert_eq!(
+            classify("TEST_SKIP vdso_walk: no AT_SYSINFO_EHDR"),
+            ConsoleLine::Skip {
+                name: "vdso_walk",
+                why: "no AT_SYSINFO_EHDR"
             }
         );
         assert_eq!(

@@ -8,6 +8,7 @@ mod host_tests;
 mod images;
 mod junit;
 mod lint;
+mod programs;
 mod qemu;
 mod results;
 mod setup;
@@ -41,6 +42,8 @@ commands:
   clippy                clippy with warnings denied, host and aarch64 crates
   fmt [--check]         cargo fmt --all
   setup                 check (and as root, install) the host tools run and test need
+  programs-check        build the C test programs and run them under qemu-aarch64-static
+                        (Linux semantics), to validate the tests themselves
   vdso                  build target/vdso/vdso.so and check it (fails on any violation)
   vdso-check FILE       check a vDSO image against every property the libcs rely on
 ";
@@ -68,6 +71,7 @@ enum Command {
     Clippy,
     Fmt(FormatMode),
     Setup,
+    ProgramsCheck,
     Vdso,
     VdsoCheck(PathBuf),
     Help,
@@ -118,6 +122,7 @@ fn parse(arguments: &[String]) -> Result<Command> {
         "test" => parse_test(rest).map(Command::Test),
         "clippy" => no_options("clippy", rest).map(|()| Command::Clippy),
         "setup" => no_options("setup", rest).map(|()| Command::Setup),
+        "programs-check" => no_options("programs-check", rest).map(|()| Command::ProgramsCheck),
         "vdso" => no_options("vdso", rest).map(|()| Command::Vdso),
         "vdso-check" => match rest {
             [file] => Ok(Command::VdsoCheck(PathBuf::from(file))),
@@ -249,6 +254,20 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Fmt(mode) => lint::fmt(&Workspace::locate()?, mode).map(|()| ExitCode::SUCCESS),
         Command::Run(options) => run(options),
         Command::Test(options) => test(options),
+        Command::ProgramsCheck => {
+            let workspace = Workspace::locate()?;
+            let out_dir = workspace.root.join("target").join("programs");
+            let (lines, clean) =
+                programs::check_on_host(&workspace.root, &out_dir).map_err(Error::Failed)?;
+            for line in &lines {
+                println!("{line}");
+            }
+            Ok(if clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Command::Vdso => {
             let image = vdso::build(&Workspace::locate()?.root).map_err(Error::Failed)?;
             println!("vdso {}", image.display());

@@ -34,6 +34,13 @@ impl Case {
             outcome: Outcome::Fail(reason.into()),
         }
     }
+
+    pub fn skip(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            outcome: Outcome::Skip(reason.into()),
+        }
+    }
 }
 
 /// A group of cases: a host crate (`host::<crate>`) or one system test (`<test>`).
