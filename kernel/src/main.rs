@@ -10,6 +10,8 @@ mod arch;
 mod boot;
 mod fault;
 mod interrupt;
+mod invocation;
+mod ipc;
 #[macro_use]
 mod log;
 mod object;

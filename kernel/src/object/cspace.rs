@@ -90,3 +90,26 @@ fn bits(value: u64, shift: u32, width: u32) -> u64 {
         (value >> shift) & mask(width)
     }
 }
+
+// STAND-IN: the kernel-invocations branch provides the real one.
+/// The kernel's slots, as kernel-core's derivation tree sees them: physical memory read
+/// and written through the kernel window.
+pub struct KernelSlotMemory;
+
+// STAND-IN: the kernel-invocations branch provides the real one.
+/// The kernel's [`kernel_core::SlotMemory`].
+pub fn slot_memory() -> KernelSlotMemory {
+    KernelSlotMemory
+}
+
+impl kernel_core::SlotMemory for KernelSlotMemory {
+    fn read(&self, slot: kernel_core::SlotAddr) -> Slot {
+        // SAFETY: a SlotAddr the kernel uses names a slot in a live CNode or TCB.
+        unsafe { object_pointer::<Slot>(slot.addr()).read() }
+    }
+
+    fn write(&mut self, slot: kernel_core::SlotAddr, value: Slot) {
+        // SAFETY: as for `read`; the kernel is single-threaded.
+        unsafe { object_pointer::<Slot>(slot.addr()).write(value) }
+    }
+}

@@ -6,6 +6,7 @@
 
 pub mod asid;
 pub mod cspace;
+pub mod finalise;
 pub mod tcb;
 pub mod vspace;
 
