@@ -2,8 +2,9 @@
 //!
 //! STAND-IN: the kernel-invocations branch provides the real one. This minimal version
 //! exists only so the threads-and-IPC branch can be tested on its own: it performs
-//! Thread invocations (through `tcb::invoke`) and UntypedRetype into TCB, Endpoint and
-//! Notification objects only; everything else answers IllegalOperation.
+//! Thread invocations (through `tcb::invoke`), UntypedRetype into TCB, Endpoint and
+//! Notification objects only, and the CNode operations other than Revoke and Rotate;
+//! everything else answers IllegalOperation.
 
 pub mod tcb;
 
@@ -11,7 +12,9 @@ use crate::ipc::message::{self, get_mr, lookup_extra_caps, reply_error};
 use crate::object::cspace::slot_memory;
 use crate::object::tcb::{thread, BufferAccess, ThreadState};
 use crate::sched;
-use kernel_core::decode::{commit_retype, decode_untyped_invocation};
+use kernel_core::decode::{
+    commit_retype, decode_cnode_invocation, decode_untyped_invocation, CNodeInvocation,
+};
 use kernel_core::{Cap, SlotAddr, SlotMemory, SyscallError};
 use sel4::{MessageInfo, ObjectType, MSG_MAX_LENGTH, MSG_REGISTER_COUNT};
 
@@ -55,6 +58,7 @@ pub fn perform(thread_object: u64, cap: Cap, slot: SlotAddr, info: MessageInfo, 
         Cap::Thread { ptr } => tcb::invoke(thread_object, ptr, slot, info, words, extra)
             .map(|reply| (reply.length, reply.words)),
         Cap::Untyped { .. } => retype(slot, &cap, info, words, extra).map(|()| (0, [0; 40])),
+        Cap::CNode { .. } => cnode(thread_object, &cap, info, words, extra).map(|()| (0, [0; 40])),
         Cap::Null | Cap::Zombie { .. } => Err(SyscallError::invalid_capability(0)),
         _ => Err(SyscallError::illegal_operation()),
     };
@@ -132,4 +136,57 @@ fn zero(start: u64, bytes: u64) {
             bytes as usize,
         )
     }
+}
+
+// STAND-IN: the kernel-invocations branch provides the real CNode invocations.
+/// CNode Copy, Mint, Move, Mutate, Delete, SaveCaller and CancelBadgedSends.
+fn cnode(
+    thread_object: u64,
+    cap: &Cap,
+    info: MessageInfo,
+    words: &[u64],
+    extra: &[(Cap, SlotAddr)],
+) -> Result<(), SyscallError> {
+    let mut memory = slot_memory();
+    let mut extra_caps = [Cap::Null; 3];
+    for (target, (cap, _)) in extra_caps.iter_mut().zip(extra) {
+        *target = *cap;
+    }
+    let invocation = decode_cnode_invocation(
+        &memory,
+        cap,
+        info.label(),
+        words,
+        &extra_caps[..extra.len()],
+    )?;
+    match invocation {
+        CNodeInvocation::Insert {
+            cap,
+            source,
+            destination,
+        } => kernel_core::cdt::insert_child(&mut memory, source, destination, &cap),
+        CNodeInvocation::Move {
+            cap,
+            source,
+            destination,
+        } => kernel_core::cdt::move_cap(&mut memory, source, destination, &cap),
+        CNodeInvocation::Delete { slot } => crate::object::finalise::delete_slot(slot),
+        CNodeInvocation::SaveCaller { slot } => {
+            let caller = crate::object::tcb::tcb_slot_address(
+                thread_object,
+                crate::object::tcb::tcb_slot::CALLER,
+            );
+            let caller_cap = memory.read(caller).cap();
+            if !caller_cap.is_null() {
+                kernel_core::cdt::move_cap(&mut memory, caller, slot, &caller_cap);
+            }
+        }
+        CNodeInvocation::CancelBadgedSends { endpoint, badge } => {
+            crate::ipc::endpoint::cancel_badged_sends(endpoint, badge)
+        }
+        CNodeInvocation::Revoke { .. } | CNodeInvocation::Rotate { .. } => {
+            return Err(SyscallError::illegal_operation())
+        }
+    }
+    Ok(())
 }

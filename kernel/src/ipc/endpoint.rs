@@ -216,7 +216,6 @@ pub fn finalise(endpoint: u64) {
 }
 
 /// Cancels the queued sends that used `badge` (seL4's `cancelBadgedSends`).
-#[allow(dead_code)] // called by CNodeCancelBadgedSends, in the invocations branch
 pub fn cancel_badged_sends(endpoint: u64, badge: u64) {
     let object = endpoint_at(endpoint);
     if object.state() != State::Send {
