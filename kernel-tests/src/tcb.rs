@@ -607,6 +607,16 @@ fn tcb_set_flags_linux_syscall(ctx: &mut Ctx) -> Result<(), String> {
         "FaultIP {:#x}",
         message.mr(8)
     );
+    // The child reports with an seL4 Send, which faults too while the flag is set: clear
+    // it before resuming the child (the reply and the clearing both have to work).
+    let after_clear = sel(
+        tcb.tcb_set_flags(tcb_flag::LINUX_SYSCALL, 0),
+        "SetFlags(clear LINUX_SYSCALL)",
+    )?;
+    ensure!(
+        after_clear & tcb_flag::LINUX_SYSCALL == 0,
+        "LINUX_SYSCALL still set after clearing: {after_clear:#x}"
+    );
     // Emulate: x0 = 1 (bytes written), resume after the svc.
     let mut words = [0u64; 12];
     for (index, word) in words.iter_mut().enumerate() {

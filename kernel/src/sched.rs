@@ -1,20 +1,50 @@
-//! The scheduler: which thread runs, and switching the CPU between threads (address
-//! space, FP/SIMD registers, user registers).
+//! The scheduler: 256 priorities, a run queue per priority with a two-level bitmap for an
+//! O(1) pick of the highest, round-robin within a priority on timer-driven time slices,
+//! and switching the CPU between threads (address space, FP/SIMD registers, user
+//! registers). Follows seL4's non-MCS scheduler: the running thread is off the queues;
+//! `action` says whether to resume it, switch to a woken thread or choose anew.
 //!
-//! Boot creates one thread, the root task; the run queues of the full object model come
-//! with TCB invocations.
+//! When no thread is runnable the kernel idles in [`schedule`], waiting for interrupts
+//! (seL4's idle thread, run in the kernel: it needs no registers of its own).
 
 use crate::arch::user_context::UserRegisters;
-use crate::arch::{cpu, fpu, mmu, vectors};
-use crate::object::tcb::{tcb_at, tcb_slot, tcb_slot_pointer, Tcb, ThreadState};
+use crate::arch::{cpu, fpu, mmu};
+use crate::object::tcb::{thread, ThreadState};
 use core::cell::UnsafeCell;
-use kernel_core::{Cap, Slot};
+use kernel_core::Cap;
+
+/// Priorities 0..=255.
+const PRIORITIES: usize = 256;
+/// Ticks in a time slice (seL4's default `CONFIG_TIME_SLICE`, 5 ticks of 2 ms).
+const TIME_SLICE_TICKS: u64 = 5;
+
+/// What [`schedule`] does next (seL4's `ksSchedulerAction`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    ResumeCurrent,
+    ChooseNew,
+    SwitchTo(u64),
+}
+
+#[derive(Clone, Copy)]
+struct Queue {
+    head: u64,
+    tail: u64,
+}
 
 struct SchedulerState {
-    /// The TCB object whose registers are live on the CPU (0: none yet).
+    /// The TCB object that runs or last ran (0: idle).
     current: u64,
-    /// The root task's TCB (the only thread so far).
-    root: u64,
+    action: Action,
+    /// The TTBR0 value installed (VSpace address | ASID << 48; 0: none yet).
+    installed_root: u64,
+    /// The thread whose FP/SIMD state is in the CPU registers (0: nobody's).
+    fpu_owner: u64,
+    queues: [Queue; PRIORITIES],
+    /// Bit `p % 64` of `bitmap[p / 64]`: queue `p` is non-empty; bit `i` of `top`:
+    /// `bitmap[i]` is non-zero.
+    top: u64,
+    bitmap: [u64; PRIORITIES / 64],
 }
 
 struct SchedulerCell(UnsafeCell<SchedulerState>);
@@ -23,7 +53,12 @@ unsafe impl Sync for SchedulerCell {}
 
 static SCHEDULER: SchedulerCell = SchedulerCell(UnsafeCell::new(SchedulerState {
     current: 0,
-    root: 0,
+    action: Action::ResumeCurrent,
+    installed_root: 0,
+    fpu_owner: 0,
+    queues: [Queue { head: 0, tail: 0 }; PRIORITIES],
+    top: 0,
+    bitmap: [0; PRIORITIES / 64],
 }));
 
 fn state() -> &'static mut SchedulerState {
@@ -34,44 +69,125 @@ fn state() -> &'static mut SchedulerState {
 
 /// The TCB object of the thread that entered the kernel.
 pub fn current_thread() -> u64 {
-    state().current
-}
-
-/// The current thread's [`Tcb`].
-pub fn current_tcb() -> &'static mut Tcb {
     let current = state().current;
     if current == 0 {
         crate::kernel_panic!("no current thread");
     }
-    // SAFETY: `current` is a live TCB object (set by `switch_to`); the kernel holds one
-    // reference to it at a time.
-    unsafe { tcb_at(current) }
+    current
+}
+
+/// The current thread's [`Tcb`](crate::object::tcb::Tcb).
+pub fn current_tcb() -> &'static mut crate::object::tcb::Tcb {
+    thread(current_thread())
 }
 
 /// Runs the root task for the first time.
 pub fn start(root: u64) -> ! {
-    state().root = root;
-    let registers = switch_to(root);
-    // SAFETY: `switch_to` installed the thread's address space; its registers live in its
+    crate::object::tcb::setup_reply_master(root);
+    state().current = root;
+    state().action = Action::ResumeCurrent;
+    let registers = schedule();
+    // SAFETY: `schedule` installed the thread's address space; its registers live in its
     // TCB, which is never freed while it runs.
-    unsafe { vectors::resume_user(registers) }
+    unsafe { crate::arch::vectors::resume_user(registers) }
 }
 
-/// Picks the thread to run after a kernel entry and makes it current; idles until one
-/// is runnable. Returns the registers to resume.
+/// Picks the thread to run after a kernel entry, makes it current and puts its address
+/// space and FP/SIMD state on the CPU; idles until one is runnable. Returns the
+/// registers to resume.
 pub fn schedule() -> *mut UserRegisters {
     loop {
-        let root = state().root;
-        // SAFETY: `root` is the root task's live TCB object.
-        if unsafe { tcb_at(root) }.state == ThreadState::Running {
-            return switch_to(root);
+        choose();
+        let current = state().current;
+        if current == 0 {
+            idle();
+            continue;
         }
-        idle();
+        if thread(current).state == ThreadState::Restart {
+            let tcb = thread(current);
+            tcb.registers.pc = tcb.fault_ip;
+            tcb.state = ThreadState::Running;
+        }
+        if !install_vspace(current) {
+            // seL4 runs such a thread on an empty address space, where its first
+            // instruction fetch faults; deliver that fault without running it.
+            let pc = thread(current).registers.pc;
+            crate::fault::raise(
+                current,
+                crate::fault::Fault::VirtualMemory {
+                    address: pc,
+                    status: crate::arch::vectors::TRANSLATION_FAULT_LEVEL_0,
+                    access: crate::fault::MemoryAccess::InstructionFetch,
+                },
+            );
+            continue;
+        }
+        switch_fpu(current);
+        return &raw mut thread(current).registers;
     }
 }
 
-/// Gives up the rest of the time slice (the only thread simply continues).
-pub fn yield_current() {}
+/// seL4's `schedule`: acts on `action`, leaving `current` as the thread to run (0: idle).
+fn choose() {
+    let scheduler = state();
+    let action = scheduler.action;
+    if action == Action::ResumeCurrent {
+        return;
+    }
+    let current = scheduler.current;
+    let was_runnable = current != 0 && thread(current).state.is_runnable();
+    if was_runnable {
+        enqueue(current, End::Head);
+    }
+    match action {
+        Action::ResumeCurrent => {}
+        Action::ChooseNew => choose_new(),
+        Action::SwitchTo(candidate) if !thread(candidate).state.is_runnable() => choose_new(),
+        Action::SwitchTo(candidate) => {
+            let candidate_priority = thread(candidate).priority;
+            let fast_fail =
+                current == 0 || candidate_priority < thread(current).priority || !was_runnable;
+            if fast_fail && !is_highest_priority(candidate_priority) {
+                enqueue(candidate, End::Head);
+                choose_new();
+            } else if was_runnable && candidate_priority == thread(current).priority {
+                enqueue(candidate, End::Tail);
+                choose_new();
+            } else {
+                switch_to_thread(candidate);
+            }
+        }
+    }
+    state().action = Action::ResumeCurrent;
+}
+
+/// Makes the highest-priority queued thread current (idle if none).
+fn choose_new() {
+    let scheduler = state();
+    if scheduler.top == 0 {
+        scheduler.current = 0;
+        return;
+    }
+    let word = 63 - scheduler.top.leading_zeros() as usize;
+    let bit = 63 - scheduler.bitmap[word].leading_zeros() as usize;
+    let head = scheduler.queues[word * 64 + bit].head;
+    switch_to_thread(head);
+}
+
+fn is_highest_priority(priority: u8) -> bool {
+    let scheduler = state();
+    if scheduler.top == 0 {
+        return true;
+    }
+    let word = 63 - scheduler.top.leading_zeros() as usize;
+    let bit = 63 - scheduler.bitmap[word].leading_zeros() as usize;
+    usize::from(priority) >= word * 64 + bit
+}
+
+fn switch_to_thread(tcb: u64) {
+    dequeue(tcb);
+    state().current = tcb;
+}
 
 /// Waits for and handles interrupts while no thread is runnable.
 fn idle() {
@@ -79,33 +195,251 @@ fn idle() {
     crate::interrupt::handle_pending();
 }
 
-/// Makes `thread` current: its address space and FP/SIMD state go onto the CPU.
-fn switch_to(thread: u64) -> *mut UserRegisters {
+/// Installs the address space named by the thread's VSpace slot; false if it has none.
+fn install_vspace(tcb: u64) -> bool {
     let scheduler = state();
-    if scheduler.current != thread {
-        if scheduler.current != 0 {
-            // SAFETY: the outgoing thread's TCB is live; only this reference is held.
-            fpu::save(&mut unsafe { tcb_at(scheduler.current) }.fp_state);
-        }
-        // SAFETY: `thread` is a live TCB object.
-        let tcb = unsafe { tcb_at(thread) };
-        fpu::restore(&tcb.fp_state);
-        activate_vspace(thread);
-        scheduler.current = thread;
+    let cap = crate::object::tcb::tcb_slot_cap(tcb, crate::object::tcb::tcb_slot::VSPACE_ROOT);
+    let Cap::VSpace {
+        ptr,
+        asid: Some(asid),
+    } = cap
+    else {
+        return false;
+    };
+    let root = ptr | u64::from(asid) << 48;
+    if scheduler.installed_root != root {
+        mmu::activate_user_space(ptr, asid);
+        scheduler.installed_root = root;
     }
-    // SAFETY: as above; the pointer stays valid while the thread exists.
-    unsafe { &raw mut tcb_at(thread).registers }
+    true
 }
 
-/// Installs the address space named by the thread's VSpace slot.
-fn activate_vspace(thread: u64) {
-    // SAFETY: the slot is inside a live TCB object.
-    let slot: Slot = unsafe { tcb_slot_pointer(thread, tcb_slot::VSPACE_ROOT).read() };
-    match slot.cap() {
-        Cap::VSpace {
-            ptr,
-            asid: Some(asid),
-        } => mmu::activate_user_space(ptr, asid),
-        other => crate::kernel_panic!("thread {thread:#x} has no usable VSpace ({other:?})"),
+/// Gives the FP/SIMD registers to `tcb`, saving the previous owner's.
+fn switch_fpu(tcb: u64) {
+    let scheduler = state();
+    if scheduler.fpu_owner == tcb {
+        return;
+    }
+    if scheduler.fpu_owner != 0 {
+        fpu::save(&mut thread(scheduler.fpu_owner).fp_state);
+    }
+    fpu::restore(&thread(tcb).fp_state);
+    scheduler.fpu_owner = tcb;
+}
+
+/// Forgets the scheduler's references to a suspended TCB about to be destroyed: its
+/// FP/SIMD registers are not saved, and if it is the current thread a new one is chosen
+/// at kernel exit (it is Inactive, so it is not picked again).
+pub fn forget(tcb: u64) {
+    let scheduler = state();
+    if scheduler.fpu_owner == tcb {
+        scheduler.fpu_owner = 0;
+    }
+    if scheduler.current == tcb || scheduler.action == Action::SwitchTo(tcb) {
+        scheduler.action = Action::ChooseNew;
+    }
+}
+
+/// Which end of a run queue a thread joins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// seL4's `tcbSchedEnqueue`: runs next among its priority.
+    Head,
+    /// seL4's `tcbSchedAppend`: runs after the others of its priority.
+    Tail,
+}
+
+/// Puts a runnable thread on its priority's run queue (nothing if already queued).
+pub fn enqueue(tcb: u64, end: End) {
+    let tcb_ref = thread(tcb);
+    if tcb_ref.queued {
+        return;
+    }
+    let priority = usize::from(tcb_ref.priority);
+    let scheduler = state();
+    let queue = scheduler.queues[priority];
+    match end {
+        End::Head => {
+            tcb_ref.sched_prev = 0;
+            tcb_ref.sched_next = queue.head;
+            tcb_ref.queued = true;
+            if queue.head == 0 {
+                scheduler.queues[priority].tail = tcb;
+            } else {
+                thread(queue.head).sched_prev = tcb;
+            }
+            scheduler.queues[priority].head = tcb;
+        }
+        End::Tail => {
+            tcb_ref.sched_next = 0;
+            tcb_ref.sched_prev = queue.tail;
+            tcb_ref.queued = true;
+            if queue.tail == 0 {
+                scheduler.queues[priority].head = tcb;
+            } else {
+                thread(queue.tail).sched_next = tcb;
+            }
+            scheduler.queues[priority].tail = tcb;
+        }
+    }
+    scheduler.bitmap[priority / 64] |= 1 << (priority % 64);
+    scheduler.top |= 1 << (priority / 64);
+}
+
+/// Takes a thread off its run queue (nothing if not queued).
+pub fn dequeue(tcb: u64) {
+    let tcb_ref = thread(tcb);
+    if !tcb_ref.queued {
+        return;
+    }
+    let priority = usize::from(tcb_ref.priority);
+    let (previous, next) = (tcb_ref.sched_prev, tcb_ref.sched_next);
+    tcb_ref.queued = false;
+    tcb_ref.sched_prev = 0;
+    tcb_ref.sched_next = 0;
+    let scheduler = state();
+    if previous == 0 {
+        scheduler.queues[priority].head = next;
+    } else {
+        thread(previous).sched_next = next;
+    }
+    if next == 0 {
+        scheduler.queues[priority].tail = previous;
+    } else {
+        thread(next).sched_prev = previous;
+    }
+    if scheduler.queues[priority].head == 0 {
+        scheduler.bitmap[priority / 64] &= !(1 << (priority % 64));
+        if scheduler.bitmap[priority / 64] == 0 {
+            scheduler.top &= !(1 << (priority / 64));
+        }
+    }
+}
+
+/// seL4's `rescheduleRequired`: choose anew at the next kernel exit.
+pub fn reschedule_required() {
+    let scheduler = state();
+    if let Action::SwitchTo(candidate) = scheduler.action {
+        enqueue(candidate, End::Head);
+    }
+    state().action = Action::ChooseNew;
+}
+
+/// seL4's `possibleSwitchTo`: a thread became runnable; run it next if the scheduler
+/// agrees at kernel exit.
+pub fn possible_switch_to(tcb: u64) {
+    let scheduler = state();
+    if scheduler.action != Action::ResumeCurrent {
+        reschedule_required();
+        enqueue(tcb, End::Head);
+    } else {
+        scheduler.action = Action::SwitchTo(tcb);
+    }
+}
+
+/// seL4's `setThreadState`: also asks for a new choice if the current thread stopped
+/// being runnable.
+pub fn set_thread_state(tcb: u64, new_state: ThreadState) {
+    thread(tcb).state = new_state;
+    let scheduler = state();
+    if scheduler.action == Action::SwitchTo(tcb) && !new_state.is_runnable() {
+        scheduler.action = Action::ChooseNew;
+    }
+    if tcb == scheduler.current
+        && scheduler.action == Action::ResumeCurrent
+        && !new_state.is_runnable()
+    {
+        reschedule_required();
+    }
+}
+
+/// `seL4_Yield`: the current thread goes behind the others of its priority.
+pub fn yield_current() {
+    let current = current_thread();
+    dequeue(current);
+    enqueue(current, End::Tail);
+    reschedule_required();
+}
+
+/// The kernel tick: charges the running thread; at the end of its time slice it goes
+/// behind the others of its priority.
+pub fn timer_tick() {
+    let current = state().current;
+    if current == 0 || thread(current).state != ThreadState::Running {
+        return;
+    }
+    let tcb = thread(current);
+    tcb.ticks_used += 1;
+    if tcb.ticks_used >= TIME_SLICE_TICKS {
+        tcb.ticks_used = 0;
+        enqueue(current, End::Tail);
+        reschedule_required();
+    }
+}
+
+/// seL4's `suspend`: cancels the thread's IPC and makes it Inactive, off the run queue.
+/// A thread suspended while running resumes after the instruction it was at.
+pub fn suspend(tcb: u64) {
+    crate::ipc::cancel_ipc(tcb);
+    let tcb_ref = thread(tcb);
+    if tcb_ref.state == ThreadState::Running {
+        tcb_ref.fault_ip = tcb_ref.registers.pc;
+    }
+    set_thread_state(tcb, ThreadState::Inactive);
+    dequeue(tcb);
+}
+
+/// seL4's `restart`: a stopped thread (Inactive or waiting for a reply) re-executes the
+/// instruction at its FaultIP; others are left alone.
+pub fn restart(tcb: u64) {
+    if !thread(tcb).state.is_stopped() {
+        return;
+    }
+    crate::ipc::cancel_ipc(tcb);
+    crate::object::tcb::setup_reply_master(tcb);
+    set_thread_state(tcb, ThreadState::Restart);
+    enqueue(tcb, End::Head);
+    possible_switch_to(tcb);
+}
+
+/// seL4's `setPriority`: a queued thread moves to its new priority's queue; the
+/// scheduler re-decides at kernel exit.
+pub fn set_priority(tcb: u64, priority: u8) {
+    let tcb_ref = thread(tcb);
+    if !tcb_ref.state.is_runnable() {
+        tcb_ref.priority = priority;
+        return;
+    }
+    if tcb_ref.queued {
+        dequeue(tcb);
+        thread(tcb).priority = priority;
+        enqueue(tcb, End::Head);
+    } else {
+        tcb_ref.priority = priority;
+    }
+    if tcb == state().current {
+        reschedule_required();
+    } else {
+        possible_switch_to(tcb);
+    }
+}
+
+/// Prints the run queues (DebugDumpScheduler), at info level.
+pub fn dump() {
+    let scheduler = state();
+    crate::log!(Info, "scheduler: current {:#x}", scheduler.current);
+    for (priority, queue) in scheduler.queues.iter().enumerate() {
+        let mut tcb = queue.head;
+        while tcb != 0 {
+            let tcb_ref = thread(tcb);
+            crate::log!(
+                Info,
+                "  prio {priority} {:#x} \"{}\" {:?}",
+                tcb,
+                tcb_ref.name(),
+                tcb_ref.state
+            );
+            tcb = tcb_ref.sched_next;
+        }
     }
 }

@@ -1,85 +1,239 @@
-//! System call dispatch (x7 = the seL4 syscall number).
+//! System call dispatch (x7 = the seL4 syscall number), seL4's `handleSyscall`: sends
+//! and calls on endpoints, notifications and reply caps are IPC; on any other cap they
+//! are invocations; receives, replies and Yield; everything else faults.
 
-use crate::fault::{self, Fault};
+use crate::fault::{self, Fault, Phase};
 use crate::invocation::ReplyMode;
-use crate::object::cspace::lookup_cap;
+use crate::ipc::endpoint::{self, SendRights};
+use crate::ipc::message::{self, lookup_extra_caps, reply_error, reply_success_empty};
+use crate::ipc::{notification, reply, Blocking, SendKind};
+use crate::object::cspace::{lookup_cap, slot_memory};
 use crate::object::object_pointer;
-use crate::object::tcb::{tcb_at, tcb_slot, tcb_slot_pointer, Tcb, ThreadState};
-use crate::sched::{current_tcb, current_thread};
-use kernel_core::{Cap, SlotAddr, VmRights};
-use sel4::{Error, MessageInfo, Syscall, MSG_MAX_LENGTH};
+use crate::object::tcb::{cspace_root, thread, BufferAccess, Tcb, ThreadState};
+use crate::sched::{self, current_thread};
+use kernel_core::cspace::lookup_cap_and_slot;
+use kernel_core::{Cap, LookupFault, SyscallError};
+use sel4::{tcb_flag, Syscall, MSG_MAX_LENGTH};
+
+/// Which of the three sending syscalls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Invocation {
+    Call,
+    Send,
+    NonBlockingSend,
+}
 
 /// Handles a `svc` from the current thread.
 pub fn handle() {
-    let thread = current_thread();
-    let tcb = current_tcb();
+    let current = current_thread();
+    let tcb = thread(current);
+    if tcb.flags & tcb_flag::LINUX_SYSCALL != 0 {
+        let number = tcb.registers.x[8];
+        fault::raise(current, Fault::UnknownSyscall { number });
+        return;
+    }
     let number = tcb.registers.x[7];
     let Some(syscall) = Syscall::from_word(number) else {
-        fault::handle(Fault::UnknownSyscall { number });
+        fault::raise(current, Fault::UnknownSyscall { number });
         return;
     };
     match syscall {
+        Syscall::Call => handle_invocation(current, Invocation::Call),
+        Syscall::Send => handle_invocation(current, Invocation::Send),
+        Syscall::NBSend => handle_invocation(current, Invocation::NonBlockingSend),
+        Syscall::Recv => handle_receive(current, Blocking::Block),
+        Syscall::NBRecv => handle_receive(current, Blocking::NonBlocking),
+        Syscall::ReplyRecv => {
+            reply::reply_from_caller_slot(current);
+            handle_receive(current, Blocking::Block);
+        }
+        Syscall::Reply => reply::reply_from_caller_slot(current),
+        Syscall::Yield => sched::yield_current(),
         Syscall::DebugPutChar => crate::plat::pl011::put_byte(tcb.registers.x[0] as u8),
         Syscall::DebugHalt => {
             crate::log!(Info, "DebugHalt from thread \"{}\"", tcb.name());
             crate::plat::psci::system_off()
         }
         Syscall::DebugCapIdentify => {
-            let (cap, _) = lookup_cap(cspace_root(thread), tcb.registers.x[0]);
+            let (cap, _) = lookup_cap(cspace_root(current), tcb.registers.x[0]);
             tcb.registers.x[0] = cap.tag() as u64;
         }
-        Syscall::DebugNameThread => debug_name_thread(thread, tcb),
-        Syscall::DebugSnapshot | Syscall::DebugDumpScheduler => {}
-        Syscall::Yield => crate::sched::yield_current(),
-        // STAND-IN: the threads-ipc branch provides the real dispatch. Call and Send
-        // on a cap that is not an IPC object reach `invocation::perform`; a failed
-        // lookup of the invoked cap stops the thread (seL4's cap fault with no handler).
-        Syscall::Call | Syscall::Send | Syscall::NBSend => {
-            let reply = if syscall == Syscall::Call {
+        Syscall::DebugNameThread => debug_name_thread(current, tcb),
+        Syscall::DebugDumpScheduler => sched::dump(),
+        Syscall::DebugSnapshot => {}
+    }
+}
+
+/// seL4's `handleInvocation`: Call, Send or NBSend on the cap at x0.
+fn handle_invocation(current: u64, kind: Invocation) {
+    let blocking = kind != Invocation::NonBlockingSend;
+    let info = message::message_info(current);
+    let cptr = thread(current).registers.x[0];
+    let memory = slot_memory();
+    let (cap, slot) = match lookup_cap_and_slot(&memory, &cspace_root(current), cptr) {
+        Ok(found) => found,
+        Err(lookup) => {
+            if blocking {
+                fault::raise(
+                    current,
+                    Fault::Capability {
+                        address: cptr,
+                        phase: Phase::Send,
+                        lookup,
+                    },
+                );
+            }
+            return;
+        }
+    };
+    let buffer = message::buffer(current, BufferAccess::Read);
+    if let Err(failure) = lookup_extra_caps(current, buffer, info) {
+        if blocking {
+            fault::raise(
+                current,
+                Fault::Capability {
+                    address: failure.cptr,
+                    phase: Phase::Send,
+                    lookup: failure.fault,
+                },
+            );
+        }
+        return;
+    }
+    let send_kind = if kind == Invocation::Call {
+        SendKind::Call
+    } else {
+        SendKind::Send
+    };
+    match cap {
+        Cap::Endpoint {
+            can_send: false, ..
+        }
+        | Cap::Notification {
+            can_send: false, ..
+        }
+        | Cap::Reply {
+            is_master: true, ..
+        } => {
+            if kind == Invocation::Call {
+                reply_error(current, &SyscallError::invalid_capability(0));
+            }
+            return;
+        }
+        Cap::Endpoint {
+            ptr,
+            badge,
+            can_grant,
+            can_grant_reply,
+            ..
+        } => {
+            sched::set_thread_state(current, ThreadState::Restart);
+            let rights = SendRights {
+                badge,
+                can_grant,
+                can_grant_reply,
+            };
+            let blocking = if blocking {
+                Blocking::Block
+            } else {
+                Blocking::NonBlocking
+            };
+            endpoint::send(current, ptr, rights, blocking, send_kind);
+        }
+        Cap::Notification { ptr, badge, .. } => {
+            sched::set_thread_state(current, ThreadState::Restart);
+            notification::signal(ptr, badge);
+        }
+        Cap::Reply { tcb, can_grant, .. } => {
+            sched::set_thread_state(current, ThreadState::Restart);
+            reply::do_reply_transfer(current, tcb, slot, can_grant);
+        }
+        other => {
+            let mode = if kind == Invocation::Call {
                 ReplyMode::Reply
             } else {
                 ReplyMode::NoReply
             };
-            let info = MessageInfo(tcb.registers.x[1]);
-            let (cap, slot) = lookup_cap(cspace_root(thread), tcb.registers.x[0]);
-            match slot.and_then(SlotAddr::new) {
-                Some(slot) => crate::invocation::perform(thread, cap, slot, info, reply),
-                None if reply == ReplyMode::Reply => tcb.state = ThreadState::Inactive,
-                None => {}
-            }
+            crate::invocation::perform(current, other, slot, info, mode);
+            return;
         }
-        Syscall::ReplyRecv | Syscall::Recv | Syscall::NBRecv | Syscall::Reply => {
-            // Invocations and IPC arrive with the object model; until then every one is
-            // refused as seL4 refuses an invocation it cannot perform.
-            tcb.registers.x[1] = MessageInfo::new(Error::IllegalOperation as u64, 0, 0, 0).word();
+    }
+    if thread(current).state == ThreadState::Restart {
+        if kind == Invocation::Call {
+            reply_success_empty(current);
         }
+        sched::set_thread_state(current, ThreadState::Running);
     }
 }
 
-/// The cap in the thread's CSpace root slot.
-fn cspace_root(thread: u64) -> Cap {
-    // SAFETY: `thread` is a live TCB object, so its slots are initialised.
-    unsafe { tcb_slot_pointer(thread, tcb_slot::CSPACE_ROOT).read() }.cap()
+/// seL4's `handleRecv`: Recv (or NBRecv) on the endpoint or notification at x0; a cap
+/// that cannot be received on is a cap fault.
+fn handle_receive(current: u64, blocking: Blocking) {
+    let cptr = thread(current).registers.x[0];
+    let memory = slot_memory();
+    let cap = match lookup_cap_and_slot(&memory, &cspace_root(current), cptr) {
+        Ok((cap, _)) => cap,
+        Err(lookup) => {
+            receive_fault(current, cptr, lookup);
+            return;
+        }
+    };
+    match cap {
+        Cap::Endpoint {
+            ptr,
+            can_receive: true,
+            can_grant,
+            ..
+        } => {
+            reply::delete_caller_cap(current);
+            endpoint::receive(current, ptr, can_grant, blocking);
+        }
+        Cap::Notification {
+            ptr,
+            can_receive: true,
+            ..
+        } if matches!(notification::bound_thread(ptr), 0)
+            || notification::bound_thread(ptr) == current =>
+        {
+            notification::receive(current, ptr, blocking);
+        }
+        _ => receive_fault(
+            current,
+            cptr,
+            LookupFault::MissingCapability { bits_left: 0 },
+        ),
+    }
+}
+
+fn receive_fault(current: u64, cptr: u64, lookup: LookupFault) {
+    fault::raise(
+        current,
+        Fault::Capability {
+            address: cptr,
+            phase: Phase::Receive,
+            lookup,
+        },
+    );
 }
 
 /// `seL4_DebugNameThread`: names the thread whose TCB cap is at x0; the NUL-terminated
 /// name is in the caller's IPC buffer after the tag word. Any error halts the system, as
 /// seL4 does for this debugging aid.
-fn debug_name_thread(thread: u64, tcb: &mut Tcb) {
-    let (cap, _) = lookup_cap(cspace_root(thread), tcb.registers.x[0]);
+fn debug_name_thread(current: u64, tcb: &mut Tcb) {
+    let (cap, _) = lookup_cap(cspace_root(current), tcb.registers.x[0]);
     let Cap::Thread { ptr: target } = cap else {
         crate::log!(Error, "DebugNameThread: cap is not a TCB, halting");
         crate::plat::psci::system_off()
     };
-    let Some(buffer) = ipc_buffer_address(thread, tcb.ipc_buffer) else {
+    let Some(buffer) = crate::object::tcb::ipc_buffer(current, BufferAccess::Read) else {
         crate::log!(Error, "DebugNameThread: no IPC buffer, halting");
         crate::plat::psci::system_off()
     };
     let limit = MSG_MAX_LENGTH * 8;
     let mut name = [0u8; MSG_MAX_LENGTH * 8];
-    // SAFETY: `buffer` is the kernel-window address of the thread's IPC buffer, inside a
-    // frame the thread holds a cap to (checked by `ipc_buffer_address`), and the message
-    // area (8 + 960 bytes) fits in the buffer's 1 KiB.
+    // SAFETY: `buffer` is the physical address of the thread's 1 KiB-aligned IPC buffer,
+    // inside a frame the thread holds a cap to (checked by `ipc_buffer`), and the
+    // message area (8 + 960 bytes) fits in the buffer's 1 KiB.
     unsafe {
         core::ptr::copy_nonoverlapping(
             object_pointer::<u8>(buffer).add(8),
@@ -91,32 +245,9 @@ fn debug_name_thread(thread: u64, tcb: &mut Tcb) {
         crate::log!(Error, "DebugNameThread: name too long, halting");
         crate::plat::psci::system_off()
     };
-    if target == thread {
+    if target == current {
         tcb.set_name(&name[..length]);
     } else {
-        // SAFETY: a Thread cap names a live TCB object other than the caller's.
-        unsafe { tcb_at(target) }.set_name(&name[..length]);
+        thread(target).set_name(&name[..length]);
     }
-}
-
-/// Physical address of the thread's IPC buffer at `vaddr`, if its buffer frame cap allows
-/// the kernel to write a message there.
-fn ipc_buffer_address(thread: u64, vaddr: u64) -> Option<u64> {
-    // SAFETY: `thread` is a live TCB object.
-    let cap = unsafe { tcb_slot_pointer(thread, tcb_slot::IPC_BUFFER_FRAME).read() }.cap();
-    // As seL4's lookupIPCBuffer for a receiver: a non-device frame mapped read/write.
-    let Cap::Frame {
-        paddr,
-        size,
-        rights: VmRights::ReadWrite,
-        is_device: false,
-        ..
-    } = cap
-    else {
-        return None;
-    };
-    let offset = vaddr & ((1u64 << size.bits()) - 1);
-    offset
-        .is_multiple_of(1 << sel4::IPC_BUFFER_SIZE_BITS)
-        .then_some(paddr + offset)
 }

@@ -4,11 +4,22 @@ use crate::arch::user_context::UserRegisters;
 use crate::arch::vectors::{current_user_exception, UserException};
 use crate::fault::{self, Fault, MemoryAccess};
 
+/// Bytes in an A64 instruction (`svc` included).
+const INSTRUCTION_BYTES: u64 = 4;
+
 /// A synchronous exception from EL0: a system call or a fault. Returns the registers of
 /// the thread to resume.
 #[no_mangle]
 extern "C" fn handle_user_exception() -> *mut UserRegisters {
-    match current_user_exception() {
+    let exception = current_user_exception();
+    let tcb = crate::sched::current_tcb();
+    // seL4's FaultIP: the `svc` itself for a syscall (ELR is past it), the faulting
+    // instruction otherwise. A thread restarted later re-executes it.
+    tcb.fault_ip = match exception {
+        UserException::SystemCall => tcb.registers.pc.wrapping_sub(INSTRUCTION_BYTES),
+        _ => tcb.registers.pc,
+    };
+    match exception {
         UserException::SystemCall => crate::syscall::handle(),
         UserException::InstructionAbort { address, status } => {
             fault::handle(Fault::VirtualMemory {
@@ -30,6 +41,8 @@ extern "C" fn handle_user_exception() -> *mut UserRegisters {
 /// An interrupt while a user thread ran.
 #[no_mangle]
 extern "C" fn handle_user_interrupt() -> *mut UserRegisters {
+    let tcb = crate::sched::current_tcb();
+    tcb.fault_ip = tcb.registers.pc;
     crate::interrupt::handle_pending();
     crate::sched::schedule()
 }

@@ -22,12 +22,21 @@ pub struct SystemTest {
 }
 
 /// Every system test, run in this order. Add a row to add a test.
-pub const SYSTEM_TESTS: &[SystemTest] = &[SystemTest {
-    name: "boot",
-    root_task_package: "root-task",
-    timeout: Duration::from_secs(60),
-    expected: &["bootinfo check: ok"],
-}];
+pub const SYSTEM_TESTS: &[SystemTest] = &[
+    SystemTest {
+        name: "boot",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(60),
+        expected: &["bootinfo check: ok"],
+    },
+    // The seL4 16.0.0 object model, one TEST_PASS/TEST_FAIL line per case.
+    SystemTest {
+        name: "kernel",
+        root_task_package: "kernel-tests",
+        timeout: Duration::from_secs(180),
+        expected: &["TEST_SUMMARY"],
+    },
+];
 
 /// Console lines containing any of these mean a component died: the test fails.
 pub const PANIC_MARKERS: &[&str] = &["KERNEL PANIC:", "ROOT TASK PANIC:", "LOADER PANIC:"];

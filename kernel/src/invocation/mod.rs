@@ -87,11 +87,10 @@ fn still_running(thread: u64) -> bool {
     unsafe { tcb_at(thread) }.state == ThreadState::Running
 }
 
-/// An extra cap's cptr did not resolve: seL4 raises a cap fault for a Call and ignores a
-/// Send.
-// STAND-IN: the threads-ipc branch's fault delivery should raise a CapFault (address =
-// the cptr, in_receive_phase = false) here; until then the thread takes seL4's
-// no-fault-handler path and stops.
+/// An extra cap's cptr did not resolve. `syscall::handle_invocation` has already looked
+/// the same cptrs up and raised seL4's CapFault before calling [`perform`], and nothing
+/// changes the CSpace in between, so this is defence only: a Call's thread stops rather
+/// than receive a reply for an invocation that was not performed.
 fn extra_cap_fault(thread: u64, fault: LookupFault, reply: ReplyMode) {
     if reply == ReplyMode::Reply {
         crate::log!(Debug, "extra cap lookup failed ({fault:?}); thread stops");

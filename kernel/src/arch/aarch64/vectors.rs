@@ -149,9 +149,9 @@ pub unsafe fn resume_user(registers: *mut UserRegisters) -> ! {
 pub enum UserException {
     /// `svc` (the immediate is ignored, as seL4 does).
     SystemCall,
-    /// Instruction fetch abort.
+    /// Instruction fetch abort (`status` is the whole ESR, as seL4 reports it).
     InstructionAbort { address: u64, status: u64 },
-    /// Data abort.
+    /// Data abort (`status` is the whole ESR).
     DataAbort { address: u64, status: u64 },
     /// Anything else: undefined instruction, alignment, breakpoint, ... (`syndrome` is
     /// the whole ESR).
@@ -159,6 +159,10 @@ pub enum UserException {
 }
 
 const EC_SVC64: u64 = 0x15;
+/// The ESR of an instruction abort from EL0 on a level-0 translation fault: what a
+/// thread without an address space takes on its first instruction.
+pub const TRANSLATION_FAULT_LEVEL_0: u64 =
+    (EC_INSTRUCTION_ABORT_LOWER << 26) | (1 << 25) | 0b00_0100;
 const EC_INSTRUCTION_ABORT_LOWER: u64 = 0x20;
 const EC_DATA_ABORT_LOWER: u64 = 0x24;
 
@@ -170,11 +174,11 @@ pub fn current_user_exception() -> UserException {
         EC_SVC64 => UserException::SystemCall,
         EC_INSTRUCTION_ABORT_LOWER => UserException::InstructionAbort {
             address: far_el1::read(),
-            status: syndrome & 0x1ff_ffff,
+            status: syndrome,
         },
         EC_DATA_ABORT_LOWER => UserException::DataAbort {
             address: far_el1::read(),
-            status: syndrome & 0x1ff_ffff,
+            status: syndrome,
         },
         _ => UserException::Other { syndrome },
     }

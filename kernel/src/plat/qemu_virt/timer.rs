@@ -13,11 +13,18 @@ const CONTROL_ENABLE: u64 = 1 << 0;
 /// Starts the periodic tick.
 pub fn init() {
     super::gic::enable(KERNEL_TIMER_IRQ);
-    rearm();
+    program_next_tick();
+}
+
+/// Handles a tick (the interrupt path calls this for [`KERNEL_TIMER_IRQ`]): schedules
+/// the next one and charges the running thread's time slice.
+pub fn rearm() {
+    program_next_tick();
+    crate::sched::timer_tick();
 }
 
 /// Schedules the next tick one period from now.
-pub fn rearm() {
+fn program_next_tick() {
     let ticks = cntfrq_el0::read() * TICK_MILLISECONDS / 1000;
     // SAFETY: programming the virtual timer affects only its interrupt, which the kernel
     // owns.
