@@ -23,7 +23,13 @@ pub const LINT_SETS: &[LintSet] = &[
         target: None,
     },
     LintSet {
-        packages: &["sel4", "sel4-root-task", "root-task", "kernel-tests"],
+        packages: &[
+            "sel4",
+            "sel4-root-task",
+            "root-task",
+            "kernel-tests",
+            "bench-kernel",
+        ],
         target: Some(ROOT_TASK_TARGET),
     },
     // The vDSO is linked by `cargo xtask vdso` with its own flags; linting needs none.

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's build, run and test driver. This file parses the command
 //! line and dispatches; each command lives in its own module.
 
+mod bench;
 mod cargo;
 mod error;
 mod harness;
@@ -42,6 +43,8 @@ commands:
   clippy                clippy with warnings denied, host and aarch64 crates
   fmt [--check]         cargo fmt --all
   setup                 check (and as root, install) the host tools run and test need
+  bench                 benchmarks here and on Linux under QEMU icount (instructions per
+                        operation); writes target/bench/results.json and results.svg
   programs-check        build the C test programs and run them under qemu-aarch64-static
                         (Linux semantics), to validate the tests themselves
   vdso                  build target/vdso/vdso.so and check it (fails on any violation)
@@ -72,6 +75,7 @@ enum Command {
     Fmt(FormatMode),
     Setup,
     ProgramsCheck,
+    Bench,
     Vdso,
     VdsoCheck(PathBuf),
     Help,
@@ -122,6 +126,7 @@ fn parse(arguments: &[String]) -> Result<Command> {
         "test" => parse_test(rest).map(Command::Test),
         "clippy" => no_options("clippy", rest).map(|()| Command::Clippy),
         "setup" => no_options("setup", rest).map(|()| Command::Setup),
+        "bench" => no_options("bench", rest).map(|()| Command::Bench),
         "programs-check" => no_options("programs-check", rest).map(|()| Command::ProgramsCheck),
         "vdso" => no_options("vdso", rest).map(|()| Command::Vdso),
         "vdso-check" => match rest {
@@ -254,6 +259,15 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Fmt(mode) => lint::fmt(&Workspace::locate()?, mode).map(|()| ExitCode::SUCCESS),
         Command::Run(options) => run(options),
         Command::Test(options) => test(options),
+        Command::Bench => {
+            setup::ensure(setup::BUILD_AND_BOOT)?;
+            let report = bench::run(&Workspace::locate()?.root).map_err(Error::Failed)?;
+            Ok(if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::ProgramsCheck => {
             let workspace = Workspace::locate()?;
             let out_dir = workspace.root.join("target").join("programs");
@@ -495,7 +509,7 @@ mod tests {
             Ok(Command::Fmt(FormatMode::Check))
         );
         assert!(parse(&arguments("clippy --fix")).is_err());
-        assert!(parse(&arguments("bench")).is_err());
+        assert_eq!(parse(&arguments("bench")), Ok(Command::Bench));
     }
 
     #[test]
