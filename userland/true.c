@@ -1,0 +1,5 @@
+/* true.c: does nothing, successfully (exit status 0). */
+int main(void)
+{
+	return 0;
+}
