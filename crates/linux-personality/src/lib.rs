@@ -11,6 +11,8 @@ pub mod elf_plan;
 pub mod errno;
 pub mod initial_stack;
 pub mod permissions;
+pub mod process;
+pub mod signal;
 pub mod syscall_number;
 pub mod vma;
 
