@@ -22,6 +22,7 @@ mod faults;
 mod ipc;
 mod irq;
 mod sched;
+mod stress;
 mod tcb;
 mod untyped;
 mod vspace;
@@ -58,6 +59,7 @@ fn main(bootinfo: &'static sel4::BootInfo) -> ! {
         irq::TESTS,
         sched::TESTS,
         debug::TESTS,
+        stress::TESTS,
     ];
     let (mut passed, mut failed) = (0u32, 0u32);
     match Env::new(bootinfo) {

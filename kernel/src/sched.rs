@@ -112,6 +112,9 @@ pub fn schedule() -> *mut UserRegisters {
             // seL4 runs such a thread on an empty address space, where its first
             // instruction fetch faults; deliver that fault without running it.
             let pc = thread(current).registers.pc;
+            // The fault happens at the instruction it was about to fetch: FaultIP is that
+            // pc, not the address of the thread's last kernel entry.
+            thread(current).fault_ip = pc;
             crate::fault::raise(
                 current,
                 crate::fault::Fault::VirtualMemory {
