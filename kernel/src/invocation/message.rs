@@ -5,7 +5,7 @@ use crate::arch::mmu::window_maps_ram;
 use crate::object::cspace::lookup_cap_and_slot_in;
 use crate::object::object_pointer;
 use crate::object::tcb::{tcb_at, tcb_slot, tcb_slot_pointer};
-use kernel_core::{Cap, LookupFault, SlotAddr, VmRights};
+use kernel_core::{Cap, CapRef, LookupFault, SlotAddr, VmRights};
 use sel4::{MessageInfo, MSG_MAX_EXTRA_CAPS, MSG_REGISTER_COUNT};
 
 /// Message registers start at x2.
@@ -85,7 +85,7 @@ pub fn read_message_words(thread: u64, info: MessageInfo, out: &mut [u64]) -> us
 pub fn lookup_extra_caps(
     thread: u64,
     info: MessageInfo,
-    out: &mut [(Cap, SlotAddr); 3],
+    out: &mut [CapRef; MSG_MAX_EXTRA_CAPS],
 ) -> Result<usize, LookupFault> {
     let Some(buffer) = ipc_buffer(thread, BufferAccess::Read) else {
         return Ok(0);
@@ -95,7 +95,8 @@ pub fn lookup_extra_caps(
     let root = unsafe { tcb_slot_pointer(thread, tcb_slot::CSPACE_ROOT).read() }.cap();
     for (index, entry) in out.iter_mut().enumerate().take(count) {
         let cptr = read_buffer_word(buffer, CAPS_OFFSET + 8 * index as u64);
-        *entry = lookup_cap_and_slot_in(root, cptr)?;
+        let (cap, slot) = lookup_cap_and_slot_in(root, cptr)?;
+        *entry = CapRef { cap, slot };
     }
     Ok(count)
 }

@@ -12,7 +12,7 @@ pub mod untyped;
 pub mod vspace;
 
 use crate::object::tcb::{tcb_at, ThreadState};
-use kernel_core::{Cap, LookupFault, SlotAddr, SyscallError};
+use kernel_core::{Cap, CapRef, LookupFault, SlotAddr, SyscallError};
 use sel4::{MessageInfo, MSG_MAX_EXTRA_CAPS, MSG_MAX_LENGTH};
 
 /// Whether the invoker waits for the kernel's reply (Call) or not (Send, NBSend).
@@ -32,7 +32,8 @@ pub fn perform(thread: u64, cap: Cap, slot: SlotAddr, info: MessageInfo, reply: 
     let mut words = [0u64; MSG_MAX_LENGTH];
     let length = message::read_message_words(thread, info, &mut words);
     let words = &words[..length];
-    let mut extra = [(Cap::Null, slot); MSG_MAX_EXTRA_CAPS];
+    let invoked = CapRef { cap, slot };
+    let mut extra = [invoked; MSG_MAX_EXTRA_CAPS];
     let extra_count = match message::lookup_extra_caps(thread, info, &mut extra) {
         Ok(count) => count,
         Err(fault) => {
@@ -42,8 +43,8 @@ pub fn perform(thread: u64, cap: Cap, slot: SlotAddr, info: MessageInfo, reply: 
     };
     let extra = &extra[..extra_count];
     let mut extra_caps = [Cap::Null; MSG_MAX_EXTRA_CAPS];
-    for (cap, (extra_cap, _)) in extra_caps.iter_mut().zip(extra) {
-        *cap = *extra_cap;
+    for (cap, extra_cap) in extra_caps.iter_mut().zip(extra) {
+        *cap = extra_cap.cap;
     }
     let extra_caps = &extra_caps[..extra_count];
     let label = info.label();
@@ -51,17 +52,13 @@ pub fn perform(thread: u64, cap: Cap, slot: SlotAddr, info: MessageInfo, reply: 
     let result: Result<usize, SyscallError> = match cap {
         Cap::Untyped { .. } => untyped::invoke(&cap, slot, label, words, extra_caps).map(|()| 0),
         Cap::CNode { .. } => cnode::invoke(thread, &cap, label, words, extra_caps).map(|()| 0),
-        Cap::Thread { ptr } => tcb::invoke(thread, ptr, slot, info, words, extra).map(|tcb| {
-            let length = tcb.length.min(MAX_REPLY_WORDS);
-            reply_words[..length].copy_from_slice(&tcb.words[..length]);
-            length
-        }),
+        Cap::Thread { .. } => tcb::invoke(thread, &invoked, label, words, extra, &mut reply_words),
         Cap::Frame { .. }
         | Cap::PageTable { .. }
         | Cap::VSpace { .. }
         | Cap::AsidControl
-        | Cap::AsidPool { .. } => vspace::invoke(&cap, slot, label, words, extra, &mut reply_words),
-        Cap::IrqControl => irq::invoke_control(slot, label, words, extra_caps).map(|()| 0),
+        | Cap::AsidPool { .. } => vspace::invoke(&invoked, label, words, extra, &mut reply_words),
+        Cap::IrqControl => irq::invoke_control(slot, label, words, extra).map(|()| 0),
         Cap::IrqHandler { irq } => irq::invoke_handler(irq, label, extra).map(|()| 0),
         Cap::Domain => domain::invoke(label, words, extra_caps).map(|()| 0),
         Cap::Null

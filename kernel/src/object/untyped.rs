@@ -8,8 +8,9 @@
 //! out is needed (boot untypeds cover memory the loader used), and each byte is still
 //! cleared once per object lifetime. Device memory is never cleared, as in seL4.
 
-use crate::arch::mmu::{self, CacheOperation};
+use crate::arch::mmu;
 use crate::object::object_pointer;
+use kernel_core::decode::CacheOperation;
 use sel4::ObjectType;
 
 /// Prepares the memory of a new object of `object_type`, `2^size_bits` bytes at
@@ -24,7 +25,7 @@ pub fn initialise_object(object_type: ObjectType, paddr: u64, size_bits: u32, is
     zero(paddr, size);
     if object_type.is_frame() {
         // The user may map the frame uncached: push the zeroes out to memory.
-        mmu::cache_maintenance(CacheOperation::Clean, paddr, size);
+        mmu::cache_maintenance(CacheOperation::CleanData, paddr, size);
     }
 }
 
