@@ -9,7 +9,6 @@
 //! cleared once per object lifetime. Device memory is never cleared, as in seL4.
 
 use crate::arch::mmu;
-use crate::object::object_pointer;
 use kernel_core::decode::CacheOperation;
 use sel4::ObjectType;
 
@@ -34,10 +33,7 @@ pub fn zero(paddr: u64, size: u64) {
     if !mmu::window_maps_ram(paddr, size) {
         crate::kernel_panic!("object memory {paddr:#x}+{size:#x} is not RAM");
     }
-    let Ok(length) = usize::try_from(size) else {
-        crate::kernel_panic!("object size {size:#x} too large");
-    };
     // SAFETY: the range is RAM in the window (checked above) that belongs to an object
     // being created or reset; nothing else references it.
-    unsafe { core::ptr::write_bytes(object_pointer::<u8>(paddr), 0, length) };
+    unsafe { mmu::zero_ram(paddr, size) };
 }
