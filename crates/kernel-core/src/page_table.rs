@@ -653,7 +653,7 @@ mod tests {
             0x4000_0000,
             0x0000_ffff_ffff_f000,
         ] {
-            for attributes in [0u64, 0x0060_0000_0000_0f1c, u64::MAX & !mask(PADDR_BITS)] {
+            for attributes in [0u64, 0x0060_0000_0000_0f1c, !mask(PADDR_BITS)] {
                 for low in 0..4u64 {
                     entries.push(Pte(address | attributes | low));
                 }

@@ -263,7 +263,7 @@ pub unsafe fn zero_ram(phys: u64, length: u64) {
     unsafe { core::arch::asm!("mrs {}, dczid_el0", out(reg) dczid, options(nomem, nostack)) };
     let prohibited = dczid & (1 << 4) != 0;
     let block = 4u64 << (dczid & 0xf);
-    if prohibited || start % block != 0 || length % block != 0 {
+    if prohibited || !start.is_multiple_of(block) || !length.is_multiple_of(block) {
         let Ok(length) = usize::try_from(length) else {
             return;
         };
