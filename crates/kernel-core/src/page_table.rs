@@ -301,12 +301,30 @@ impl Pte {
         }
     }
 
-    /// The next-level table, if this entry is a table descriptor at `level`.
+    /// The next-level table, if this entry is a table descriptor at `level` (what
+    /// [`Pte::decode`] calls [`Descriptor::Table`], without decoding the rest: walks
+    /// call this at every level).
     pub const fn table_address(self, level: Level) -> Option<u64> {
-        match self.decode(level) {
-            Descriptor::Table { table } => Some(table),
-            _ => None,
+        let table_bits = place(1, VALID_BIT, 1) | place(1, TYPE_BIT, 1);
+        if matches!(level, Level::Three) || self.0 & table_bits != table_bits {
+            return None;
         }
+        Some(self.0 & TABLE_ADDRESS_MASK)
+    }
+
+    /// The output address, if this entry is a page or block at `level` (the address of
+    /// [`Pte::leaf`], without decoding the rest).
+    pub const fn leaf_address(self, level: Level) -> Option<u64> {
+        let is_table_or_page = field(self.0, TYPE_BIT, 1) != 0;
+        let is_leaf = match level {
+            Level::Zero => false,
+            Level::One | Level::Two => !is_table_or_page,
+            Level::Three => is_table_or_page,
+        };
+        if !self.is_valid() || !is_leaf {
+            return None;
+        }
+        Some(self.0 & mask(PADDR_BITS) & !mask(level.entry_bits()))
     }
 
     /// The leaf fields, if this entry is a page or block at `level` (seL4's
@@ -453,8 +471,8 @@ pub fn find_page_slot(
     frame: u64,
 ) -> Option<PtSlot> {
     let slot = lookup_pt_slot(memory, vspace, vaddr);
-    let leaf = slot.read(memory).leaf(slot.level)?;
-    (slot.bits_left() == size.bits() && leaf.address == frame).then_some(slot)
+    let address = slot.read(memory).leaf_address(slot.level)?;
+    (slot.bits_left() == size.bits() && address == frame).then_some(slot)
 }
 
 /// A [`PhysMemory`] over a map, for tests here and in the decoders.
@@ -622,6 +640,54 @@ mod tests {
         // Address bits below the block size are dropped.
         let pte = leaf(0x4020_1000).encode(Level::Two).expect("block");
         assert_eq!(pte.leaf(Level::Two).map(|l| l.address), Some(0x4020_0000));
+    }
+
+    /// Entries with every combination of the bits that decide what an entry is, over
+    /// a few addresses and attribute patterns.
+    fn sample_entries() -> Vec<Pte> {
+        let mut entries = Vec::new();
+        for address in [
+            0u64,
+            0x4000_1000,
+            0x4020_0000,
+            0x4000_0000,
+            0x0000_ffff_ffff_f000,
+        ] {
+            for attributes in [0u64, 0x0060_0000_0000_0f1c, !mask(PADDR_BITS)] {
+                for low in 0..4u64 {
+                    entries.push(Pte(address | attributes | low));
+                }
+            }
+        }
+        entries
+    }
+
+    #[test]
+    fn quick_accessors_agree_with_decode() {
+        for pte in sample_entries() {
+            for level in [Level::Zero, Level::One, Level::Two, Level::Three] {
+                let (table, leaf) = match pte.decode(level) {
+                    Descriptor::Table { table } => (Some(table), None),
+                    Descriptor::Leaf(leaf) => (None, Some(leaf.address)),
+                    Descriptor::Invalid => (None, None),
+                };
+                assert_eq!(pte.table_address(level), table, "{pte:x?} at {level:?}");
+                assert_eq!(pte.leaf_address(level), leaf, "{pte:x?} at {level:?}");
+            }
+        }
+        // Spot checks of the agreed meaning.
+        assert_eq!(
+            Pte(0x4000_1003).table_address(Level::Two),
+            Some(0x4000_1000)
+        );
+        assert_eq!(Pte(0x4000_1003).table_address(Level::Three), None);
+        assert_eq!(
+            Pte(0x4000_1003).leaf_address(Level::Three),
+            Some(0x4000_1000)
+        );
+        assert_eq!(Pte(0x4020_1001).leaf_address(Level::Two), Some(0x4020_0000));
+        assert_eq!(Pte(0x4020_1001).leaf_address(Level::Zero), None);
+        assert_eq!(Pte(0x4020_1002).leaf_address(Level::Three), None);
     }
 
     #[test]

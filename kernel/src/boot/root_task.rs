@@ -3,13 +3,15 @@
 //! fixed slots, and untyped capabilities for all remaining memory.
 
 use super::plan::{self, BootPlan, ImageLayout};
-use crate::arch::mmu::{self, Execute};
+use crate::arch::mmu;
 use crate::arch::user_context::UserRegisters;
 use crate::object::cspace::cnode_slot_pointer;
 use crate::object::tcb::{tcb_at, tcb_slot, ThreadState};
-use crate::object::{asid, object_pointer, vspace};
+use crate::object::vspace::{self, Execute};
+use crate::object::{asid, object_pointer};
 use crate::plat::{DEVICE_SPACE_END, KERNEL_DEVICE_REGIONS};
 use boot_handoff::{BootHandoff, PhysRegion, MAX_RAM_REGIONS};
+use kernel_core::page_table::Level;
 use kernel_core::{
     for_each_free_range, for_each_untyped_block, Cap, FrameSize, Mapping, MdbNode, PhysRange, Slot,
     SlotAddr, VmRights,
@@ -97,8 +99,9 @@ pub fn create(handoff: &BootHandoff) -> u64 {
     );
     let paging_start = cspace.next_free;
     let mut table = objects.paging;
-    for level in 1..=3u32 {
-        let span_bits = mmu::level_span_bits(level - 1);
+    for level in [Level::One, Level::Two, Level::Three] {
+        // Each table covers what one entry of the level above maps.
+        let span_bits = level.entry_bits() + sel4::PAGE_TABLE_INDEX_BITS;
         let mut vaddr = plan.initial_region.start & !((1u64 << span_bits) - 1);
         while vaddr < plan.initial_region.end {
             expect_mapped(vspace::install_table(objects.vspace, level, vaddr, table));

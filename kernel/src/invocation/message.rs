@@ -5,7 +5,7 @@ use crate::arch::mmu::window_maps_ram;
 use crate::object::cspace::lookup_cap_and_slot_in;
 use crate::object::object_pointer;
 use crate::object::tcb::{tcb_at, tcb_slot, tcb_slot_pointer};
-use kernel_core::{Cap, LookupFault, SlotAddr, VmRights};
+use kernel_core::{Cap, CapRef, LookupFault, SlotAddr, VmRights};
 use sel4::{MessageInfo, MSG_MAX_EXTRA_CAPS, MSG_REGISTER_COUNT};
 
 /// Message registers start at x2.
@@ -53,10 +53,15 @@ pub fn ipc_buffer(thread: u64, access: BufferAccess) -> Option<u64> {
 }
 
 /// Copies the message registers `thread` sent with `info` into `out`; returns how many
-/// there are. As seL4 does, a thread without a readable IPC buffer sends at most the
-/// four register MRs.
-pub fn read_message_words(thread: u64, info: MessageInfo, out: &mut [u64]) -> usize {
-    let buffer = ipc_buffer(thread, BufferAccess::Read);
+/// there are. `buffer` is the thread's IPC buffer as [`ipc_buffer`] finds it for
+/// reading. As seL4 does, a thread without a readable IPC buffer sends at most the four
+/// register MRs.
+pub fn read_message_words(
+    thread: u64,
+    info: MessageInfo,
+    buffer: Option<u64>,
+    out: &mut [u64],
+) -> usize {
     let mut length = info.clamped_length().min(out.len());
     if buffer.is_none() {
         length = length.min(MSG_REGISTER_COUNT);
@@ -76,8 +81,8 @@ pub fn read_message_words(thread: u64, info: MessageInfo, out: &mut [u64]) -> us
 }
 
 /// Looks up the extra caps `info` announces, named by the cptrs in `thread`'s IPC
-/// buffer, in its CSpace (seL4's `lookupExtraCaps`). Without a readable IPC buffer there
-/// are none.
+/// buffer `buffer` (as [`ipc_buffer`] finds it for reading), in its CSpace (seL4's
+/// `lookupExtraCaps`). Without a readable IPC buffer there are none.
 ///
 /// # Errors
 /// The lookup fault of the first cptr that does not resolve (the kernel raises a cap
@@ -85,9 +90,10 @@ pub fn read_message_words(thread: u64, info: MessageInfo, out: &mut [u64]) -> us
 pub fn lookup_extra_caps(
     thread: u64,
     info: MessageInfo,
-    out: &mut [(Cap, SlotAddr); 3],
+    buffer: Option<u64>,
+    out: &mut [CapRef; MSG_MAX_EXTRA_CAPS],
 ) -> Result<usize, LookupFault> {
-    let Some(buffer) = ipc_buffer(thread, BufferAccess::Read) else {
+    let Some(buffer) = buffer else {
         return Ok(0);
     };
     let count = info.extra_caps().min(MSG_MAX_EXTRA_CAPS);
@@ -95,7 +101,8 @@ pub fn lookup_extra_caps(
     let root = unsafe { tcb_slot_pointer(thread, tcb_slot::CSPACE_ROOT).read() }.cap();
     for (index, entry) in out.iter_mut().enumerate().take(count) {
         let cptr = read_buffer_word(buffer, CAPS_OFFSET + 8 * index as u64);
-        *entry = lookup_cap_and_slot_in(root, cptr)?;
+        let (cap, slot) = lookup_cap_and_slot_in(root, cptr)?;
+        *entry = CapRef { cap, slot };
     }
     Ok(count)
 }
@@ -105,8 +112,13 @@ pub fn lookup_extra_caps(
 /// x2..x5 and then the IPC buffer (dropped past x5 if the thread has no writable
 /// buffer, as seL4's `setMR` does).
 pub fn write_reply(thread: u64, label: u64, words: &[u64]) {
-    let buffer = ipc_buffer(thread, BufferAccess::Write);
     let mut length = words.len().min(sel4::MSG_MAX_LENGTH);
+    // Most replies fit in the registers and need no buffer.
+    let buffer = if length > MSG_REGISTER_COUNT {
+        ipc_buffer(thread, BufferAccess::Write)
+    } else {
+        None
+    };
     if buffer.is_none() {
         length = length.min(MSG_REGISTER_COUNT);
     }

@@ -1,457 +1,238 @@
-//! TCB invocations (seL4 16.0.0, non-MCS): decoded with seL4's checks in seL4's order,
-//! then performed. `decode` reads and validates only; `perform` cannot fail.
+//! TCB invocations (seL4 16.0.0, non-MCS): kernel-core's `decode_tcb_invocation` checks
+//! them in seL4's order against the kernel's threads ([`KernelThreads`]); this file
+//! performs what it decoded.
 
 use crate::fault::sanitise_spsr;
 use crate::ipc::notification;
 use crate::object::cspace::slot_memory;
+use crate::object::finalise::delete_slot;
 use crate::object::tcb::{tcb_slot, tcb_slot_address, thread};
 use crate::sched;
-use kernel_core::derive::{derive_cap, update_cap_data};
-use kernel_core::{Cap, Preserve, SlotAddr, SyscallError};
-use sel4::{tcb_flag, InvocationLabel, MessageInfo, USER_CONTEXT_GPR, USER_CONTEXT_WORDS};
-
-/// The words of a successful reply (ReadRegisters, SetFlags).
-#[derive(Clone, Copy, Debug)]
-pub struct TcbReply {
-    pub length: usize,
-    pub words: [u64; 40],
-}
-
-impl TcbReply {
-    const EMPTY: TcbReply = TcbReply {
-        length: 0,
-        words: [0; 40],
-    };
-}
+use kernel_core::cdt::{insert_child, same_object_as};
+use kernel_core::decode::{decode_tcb_invocation, TcbInvocation, TcbView, ThreadControl};
+use kernel_core::{Cap, CapRef, SlotAddr, SlotMemory, SyscallError};
+use sel4::{USER_CONTEXT_GPR, USER_CONTEXT_WORDS};
 
 /// Registers in the "frame" group of `seL4_UserContext` (pc .. x30); the rest are the
 /// "integer" group (seL4's `n_frameRegisters`, `n_gpRegisters`).
 const FRAME_REGISTERS: usize = 17;
-/// CopyRegisters flags (seL4's `CopyRegisters_*` bits).
-const COPY_SUSPEND_SOURCE: u64 = 1 << 0;
-const COPY_RESUME_TARGET: u64 = 1 << 1;
-const COPY_TRANSFER_FRAME: u64 = 1 << 2;
-const COPY_TRANSFER_INTEGER: u64 = 1 << 3;
-/// ReadRegisters flag bit 0: suspend the source first.
-const READ_SUSPEND_SOURCE: u64 = 1 << 0;
 
-/// A validated TCB invocation.
-#[derive(Clone, Copy, Debug)]
-enum TcbInvocation {
-    ReadRegisters { suspend: bool, count: usize },
-    WriteRegisters { resume: bool, count: usize },
-    CopyRegisters { source: u64, flags: u64 },
-    ThreadControl(ThreadControl),
-    SetPriority(u8),
-    SetMcPriority(u8),
-    SetSchedParams { mcp: u8, priority: u8 },
-    Suspend,
-    Resume,
-    BindNotification(u64),
-    UnbindNotification,
-    SetTlsBase(u64),
-    SetFlags { clear: u64, set: u64 },
-}
-
-/// The space and IPC-buffer half of seL4's `invokeTCB_ThreadControl`.
-#[derive(Clone, Copy, Debug)]
-struct ThreadControl {
-    space: Option<SpaceUpdate>,
-    buffer: Option<BufferUpdate>,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct SpaceUpdate {
-    fault_handler: u64,
-    cspace: (Cap, SlotAddr),
-    vspace: (Cap, SlotAddr),
-}
-
-#[derive(Clone, Copy, Debug)]
-struct BufferUpdate {
-    address: u64,
-    /// The derived frame cap and its source slot; `None` for address 0 (no buffer).
-    frame: Option<(Cap, SlotAddr)>,
-}
-
-/// Decodes and performs an invocation of the TCB `target_tcb` (its cap in
-/// `target_slot`) by `thread_object`. `words` are the message words the invoker sent;
-/// `extra_caps` the caps (and slots) its extra-cap CPtrs named.
+/// Decodes and performs an invocation of the thread cap `invoked` by `thread_object`.
+/// `words` are the message words the invoker sent, `extra_caps` the caps (and slots) its
+/// extra-cap cptrs named. Returns the number of reply words written to `reply`
+/// (ReadRegisters, SetFlags).
 ///
 /// # Errors
-/// seL4's errors for the invocation (TruncatedMessage, InvalidCapability, RangeError,
-/// IllegalOperation, AlignmentError, ...); nothing has changed then.
+/// kernel-core's decoder errors, in seL4's order; nothing has changed then.
 pub fn invoke(
     thread_object: u64,
-    target_tcb: u64,
-    target_slot: SlotAddr,
-    info: MessageInfo,
-    words: &[u64],
-    extra_caps: &[(Cap, SlotAddr)],
-) -> Result<TcbReply, SyscallError> {
-    let _ = target_slot;
-    let invocation = decode(thread_object, target_tcb, info.label(), words, extra_caps)?;
-    Ok(perform(thread_object, target_tcb, invocation, words))
-}
-
-fn word(words: &[u64], index: usize) -> Result<u64, SyscallError> {
-    words
-        .get(index)
-        .copied()
-        .ok_or(SyscallError::truncated_message())
-}
-
-fn extra(extra_caps: &[(Cap, SlotAddr)], index: usize) -> Result<(Cap, SlotAddr), SyscallError> {
-    extra_caps
-        .get(index)
-        .copied()
-        .ok_or(SyscallError::truncated_message())
-}
-
-/// seL4's `checkPrio`: a priority (or MCP) may not exceed the authority's MCP.
-fn check_priority(value: u64, authority: &Cap) -> Result<u8, SyscallError> {
-    let Cap::Thread { ptr } = *authority else {
-        return Err(SyscallError::invalid_capability(1));
-    };
-    let mcp = thread(ptr).max_controlled_priority;
-    if value > u64::from(mcp) {
-        return Err(SyscallError::range_error(0, u64::from(mcp)));
-    }
-    Ok(value as u8)
-}
-
-fn decode(
-    thread_object: u64,
-    target: u64,
+    invoked: &CapRef,
     label: u64,
     words: &[u64],
-    extra_caps: &[(Cap, SlotAddr)],
-) -> Result<TcbInvocation, SyscallError> {
-    let Some(label) = InvocationLabel::from_label(label) else {
-        return Err(SyscallError::illegal_operation());
+    extra_caps: &[CapRef],
+    reply: &mut [u64],
+) -> Result<usize, SyscallError> {
+    let threads = KernelThreads {
+        current: thread_object,
     };
-    match label {
-        InvocationLabel::TCBReadRegisters => {
-            let flags = word(words, 0)?;
-            let count = word(words, 1)?;
-            if !(1..=USER_CONTEXT_WORDS as u64).contains(&count) {
-                return Err(SyscallError::range_error(1, USER_CONTEXT_WORDS as u64));
-            }
-            if target == thread_object {
-                return Err(SyscallError::illegal_operation());
-            }
-            Ok(TcbInvocation::ReadRegisters {
-                suspend: flags & READ_SUSPEND_SOURCE != 0,
-                count: count as usize,
-            })
-        }
-        InvocationLabel::TCBWriteRegisters => {
-            let flags = word(words, 0)?;
-            let count = word(words, 1)?;
-            if (words.len() as u64 - 2) < count {
-                return Err(SyscallError::truncated_message());
-            }
-            if target == thread_object {
-                return Err(SyscallError::illegal_operation());
-            }
-            Ok(TcbInvocation::WriteRegisters {
-                resume: flags & sel4::WRITE_REGISTERS_RESUME != 0,
-                count: (count as usize).min(USER_CONTEXT_WORDS),
-            })
-        }
-        InvocationLabel::TCBCopyRegisters => {
-            let flags = word(words, 0)?;
-            let (source, _) = extra(extra_caps, 0)?;
-            let Cap::Thread { ptr } = source else {
-                return Err(SyscallError::invalid_capability(1));
-            };
-            Ok(TcbInvocation::CopyRegisters { source: ptr, flags })
-        }
-        InvocationLabel::TCBConfigure => {
-            if words.len() < 4 || extra_caps.len() < 3 {
-                return Err(SyscallError::truncated_message());
-            }
-            let buffer = decode_buffer(words[3], extra_caps[2])?;
-            let space = decode_space(words[0], words[1], extra_caps[0], extra_caps[1])?;
-            Ok(TcbInvocation::ThreadControl(ThreadControl {
-                space: Some(space),
-                buffer: Some(buffer),
-            }))
-        }
-        InvocationLabel::TCBSetSpace => {
-            if words.len() < 3 || extra_caps.len() < 2 {
-                return Err(SyscallError::truncated_message());
-            }
-            let space = decode_space(words[0], words[1], extra_caps[0], extra_caps[1])?;
-            Ok(TcbInvocation::ThreadControl(ThreadControl {
-                space: Some(space),
-                buffer: None,
-            }))
-        }
-        InvocationLabel::TCBSetIPCBuffer => {
-            if words.is_empty() || extra_caps.is_empty() {
-                return Err(SyscallError::truncated_message());
-            }
-            let buffer = decode_buffer(words[0], extra_caps[0])?;
-            Ok(TcbInvocation::ThreadControl(ThreadControl {
-                space: None,
-                buffer: Some(buffer),
-            }))
-        }
-        InvocationLabel::TCBSetPriority => {
-            if words.is_empty() || extra_caps.is_empty() {
-                return Err(SyscallError::truncated_message());
-            }
-            Ok(TcbInvocation::SetPriority(check_priority(
-                words[0],
-                &extra_caps[0].0,
-            )?))
-        }
-        InvocationLabel::TCBSetMCPriority => {
-            if words.is_empty() || extra_caps.is_empty() {
-                return Err(SyscallError::truncated_message());
-            }
-            Ok(TcbInvocation::SetMcPriority(check_priority(
-                words[0],
-                &extra_caps[0].0,
-            )?))
-        }
-        InvocationLabel::TCBSetSchedParams => {
-            if words.len() < 2 || extra_caps.is_empty() {
-                return Err(SyscallError::truncated_message());
-            }
-            let authority = extra_caps[0].0;
-            let mcp = check_priority(words[0], &authority)?;
-            let priority = check_priority(words[1], &authority)?;
-            Ok(TcbInvocation::SetSchedParams { mcp, priority })
-        }
-        InvocationLabel::TCBSuspend => Ok(TcbInvocation::Suspend),
-        InvocationLabel::TCBResume => Ok(TcbInvocation::Resume),
-        InvocationLabel::TCBBindNotification => {
-            let (cap, _) = extra(extra_caps, 0)?;
-            if thread(target).bound_notification != 0 {
-                return Err(SyscallError::illegal_operation());
-            }
-            let Cap::Notification {
-                ptr, can_receive, ..
-            } = cap
-            else {
-                // seL4 answers IllegalOperation (not InvalidCapability) for a cap that
-                // is not a notification.
-                return Err(SyscallError::illegal_operation());
-            };
-            if !can_receive || !notification::can_bind(ptr) {
-                return Err(SyscallError::illegal_operation());
-            }
-            Ok(TcbInvocation::BindNotification(ptr))
-        }
-        InvocationLabel::TCBUnbindNotification => {
-            if thread(target).bound_notification == 0 {
-                return Err(SyscallError::illegal_operation());
-            }
-            Ok(TcbInvocation::UnbindNotification)
-        }
-        InvocationLabel::TCBSetTLSBase => Ok(TcbInvocation::SetTlsBase(word(words, 0)?)),
-        InvocationLabel::TCBSetFlags => Ok(TcbInvocation::SetFlags {
-            clear: word(words, 0)?,
-            set: word(words, 1)?,
-        }),
-        _ => Err(SyscallError::illegal_operation()),
+    let invocation =
+        decode_tcb_invocation(&slot_memory(), &threads, invoked, label, words, extra_caps)?;
+    Ok(perform(thread_object, invocation, reply))
+}
+
+/// The kernel's threads and notifications as kernel-core's TCB decoder reads them.
+#[derive(Clone, Copy, Debug)]
+pub struct KernelThreads {
+    /// The invoking thread.
+    pub current: u64,
+}
+
+impl TcbView for KernelThreads {
+    fn current_thread(&self) -> u64 {
+        self.current
+    }
+
+    fn mcp(&self, tcb: u64) -> u64 {
+        thread(tcb).max_controlled_priority.into()
+    }
+
+    fn bound_notification(&self, tcb: u64) -> Option<u64> {
+        let notification = thread(tcb).bound_notification;
+        (notification != 0).then_some(notification)
+    }
+
+    fn flags(&self, tcb: u64) -> u64 {
+        thread(tcb).flags
+    }
+
+    fn cspace_root_slot(&self, tcb: u64) -> SlotAddr {
+        tcb_slot_address(tcb, tcb_slot::CSPACE_ROOT)
+    }
+
+    fn vspace_root_slot(&self, tcb: u64) -> SlotAddr {
+        tcb_slot_address(tcb, tcb_slot::VSPACE_ROOT)
+    }
+
+    fn notification_has_waiters(&self, notification: u64) -> bool {
+        // `ipc::notification` exposes "unbound and nobody waits" (`can_bind`) and the
+        // bound thread; for an unbound notification that answers this exactly. For a
+        // bound one it answers false, which the decoder cannot tell apart: it refuses
+        // a bound notification whether or not threads wait on it.
+        notification::bound_thread(notification) == 0 && !notification::can_bind(notification)
+    }
+
+    fn notification_bound_tcb(&self, notification: u64) -> Option<u64> {
+        let tcb = notification::bound_thread(notification);
+        (tcb != 0).then_some(tcb)
     }
 }
 
-/// seL4's IPC-buffer checks: address 0 means no buffer; otherwise a derivable,
-/// non-device frame cap and a 1 KiB-aligned address.
-fn decode_buffer(address: u64, (cap, slot): (Cap, SlotAddr)) -> Result<BufferUpdate, SyscallError> {
-    if address == 0 {
-        return Ok(BufferUpdate {
-            address,
-            frame: None,
-        });
-    }
-    let derived = derive_cap(&slot_memory(), slot, &cap)?;
-    let Cap::Frame {
-        is_device: false, ..
-    } = derived
-    else {
-        return Err(SyscallError::illegal_operation());
-    };
-    if !address.is_multiple_of(1 << sel4::IPC_BUFFER_SIZE_BITS) {
-        return Err(SyscallError::alignment_error());
-    }
-    Ok(BufferUpdate {
-        address,
-        frame: Some((derived, slot)),
-    })
-}
-
-/// seL4's CSpace/VSpace checks for Configure and SetSpace: the CNode cap (with the guard
-/// the data word sets) must derive to a CNode, the VSpace cap to a VSpace with an ASID.
-fn decode_space(
-    fault_handler: u64,
-    cspace_data: u64,
-    (cspace_cap, cspace_slot): (Cap, SlotAddr),
-    (vspace_cap, vspace_slot): (Cap, SlotAddr),
-) -> Result<SpaceUpdate, SyscallError> {
-    let memory = slot_memory();
-    let cspace_cap = if cspace_data != 0 {
-        update_cap_data(Preserve::No, cspace_data, &cspace_cap)
-    } else {
-        cspace_cap
-    };
-    let cspace = derive_cap(&memory, cspace_slot, &cspace_cap)?;
-    if !matches!(cspace, Cap::CNode { .. }) {
-        return Err(SyscallError::illegal_operation());
-    }
-    let vspace = derive_cap(&memory, vspace_slot, &vspace_cap)?;
-    if !matches!(vspace, Cap::VSpace { asid: Some(_), .. }) {
-        return Err(SyscallError::illegal_operation());
-    }
-    Ok(SpaceUpdate {
-        fault_handler,
-        cspace: (cspace, cspace_slot),
-        vspace: (vspace, vspace_slot),
-    })
-}
-
-fn perform(thread_object: u64, target: u64, invocation: TcbInvocation, words: &[u64]) -> TcbReply {
+fn perform(thread_object: u64, invocation: TcbInvocation, reply: &mut [u64]) -> usize {
     match invocation {
-        TcbInvocation::ReadRegisters { suspend, count } => {
-            if suspend {
-                sched::suspend(target);
+        TcbInvocation::ReadRegisters {
+            tcb,
+            suspend_source,
+            count,
+            ..
+        } => {
+            if suspend_source {
+                sched::suspend(tcb);
             }
-            let context = read_context(target);
-            let mut reply = TcbReply::EMPTY;
-            reply.words[..count].copy_from_slice(&context[..count]);
-            reply.length = count;
-            reply
+            let context = read_context(tcb);
+            let count = count.min(reply.len()).min(USER_CONTEXT_WORDS);
+            reply[..count].copy_from_slice(&context[..count]);
+            return count;
         }
-        TcbInvocation::WriteRegisters { resume, count } => {
-            let mut context = read_context(target);
-            for (index, value) in context.iter_mut().enumerate().take(count) {
-                *value = words.get(index + 2).copied().unwrap_or(0);
+        TcbInvocation::WriteRegisters {
+            tcb,
+            resume_target,
+            count,
+            values,
+            ..
+        } => {
+            let mut context = read_context(tcb);
+            let count = count.min(USER_CONTEXT_WORDS);
+            context[..count].copy_from_slice(&values[..count]);
+            write_context(tcb, &context);
+            continue_at_fault_ip(tcb);
+            if resume_target {
+                sched::restart(tcb);
             }
-            write_context(target, &context);
-            continue_at_fault_ip(target);
-            if resume {
-                sched::restart(target);
-            }
-            if target == thread_object {
+            if tcb == thread_object {
                 sched::reschedule_required();
             }
-            TcbReply::EMPTY
         }
-        TcbInvocation::CopyRegisters { source, flags } => {
-            if flags & COPY_SUSPEND_SOURCE != 0 {
+        TcbInvocation::CopyRegisters {
+            target,
+            source,
+            suspend_source,
+            resume_target,
+            transfer_frame,
+            transfer_integer,
+            ..
+        } => {
+            if suspend_source {
                 sched::suspend(source);
             }
-            if flags & COPY_RESUME_TARGET != 0 {
+            if resume_target {
                 sched::restart(target);
             }
             let from = read_context(source);
             let mut to = read_context(target);
-            if flags & COPY_TRANSFER_FRAME != 0 {
+            if transfer_frame {
                 to[..FRAME_REGISTERS].copy_from_slice(&from[..FRAME_REGISTERS]);
             }
-            if flags & COPY_TRANSFER_INTEGER != 0 {
+            if transfer_integer {
                 to[FRAME_REGISTERS..].copy_from_slice(&from[FRAME_REGISTERS..]);
             }
             write_context(target, &to);
-            if flags & COPY_TRANSFER_FRAME != 0 {
+            if transfer_frame {
                 continue_at_fault_ip(target);
             }
             if target == thread_object {
                 sched::reschedule_required();
             }
-            TcbReply::EMPTY
         }
-        TcbInvocation::ThreadControl(control) => {
-            thread_control(thread_object, target, control);
-            TcbReply::EMPTY
+        TcbInvocation::Suspend { tcb } => sched::suspend(tcb),
+        TcbInvocation::Resume { tcb } => sched::restart(tcb),
+        TcbInvocation::ThreadControl(control) => thread_control(thread_object, &control),
+        TcbInvocation::BindNotification { tcb, notification } => {
+            notification::bind(tcb, notification);
         }
-        TcbInvocation::SetPriority(priority) => {
-            sched::set_priority(target, priority);
-            TcbReply::EMPTY
-        }
-        TcbInvocation::SetMcPriority(mcp) => {
-            thread(target).max_controlled_priority = mcp;
-            TcbReply::EMPTY
-        }
-        TcbInvocation::SetSchedParams { mcp, priority } => {
-            thread(target).max_controlled_priority = mcp;
-            sched::set_priority(target, priority);
-            TcbReply::EMPTY
-        }
-        TcbInvocation::Suspend => {
-            sched::suspend(target);
-            TcbReply::EMPTY
-        }
-        TcbInvocation::Resume => {
-            sched::restart(target);
-            TcbReply::EMPTY
-        }
-        TcbInvocation::BindNotification(notification_object) => {
-            notification::bind(target, notification_object);
-            TcbReply::EMPTY
-        }
-        TcbInvocation::UnbindNotification => {
-            notification::unbind_thread(target);
-            TcbReply::EMPTY
-        }
-        TcbInvocation::SetTlsBase(base) => {
-            thread(target).registers.tpidr_el0 = base;
-            if target == thread_object {
+        TcbInvocation::UnbindNotification { tcb, .. } => notification::unbind_thread(tcb),
+        TcbInvocation::SetTlsBase { tcb, tls_base } => {
+            thread(tcb).registers.tpidr_el0 = tls_base;
+            if tcb == thread_object {
                 sched::reschedule_required();
             }
-            TcbReply::EMPTY
         }
-        TcbInvocation::SetFlags { clear, set } => {
-            let tcb = thread(target);
-            tcb.flags = (tcb.flags & !clear) | (set & tcb_flag::MASK);
-            let mut reply = TcbReply::EMPTY;
-            reply.words[0] = tcb.flags;
-            reply.length = 1;
-            reply
+        TcbInvocation::SetFlags { tcb, flags } => {
+            thread(tcb).flags = flags;
+            if let Some(word) = reply.first_mut() {
+                *word = flags;
+                return 1;
+            }
         }
+    }
+    0
+}
+
+/// seL4's `invokeTCB_ThreadControl`, in its order: fault endpoint, MCP, CSpace root,
+/// VSpace root, IPC buffer, priority. Each new cap goes in only if its source slot still
+/// holds the object and the invoked thread cap is still in its slot (deleting an old
+/// root may have deleted either).
+fn thread_control(thread_object: u64, control: &ThreadControl) {
+    let tcb = control.tcb;
+    if let Some(space) = control.space {
+        thread(tcb).fault_handler = space.fault_endpoint;
+    }
+    if let Some(mcp) = control.mcp {
+        thread(tcb).max_controlled_priority = priority_value(mcp);
+    }
+    if let Some(space) = control.space {
+        replace_tcb_cap(control, tcb_slot::CSPACE_ROOT, Some(space.cspace_root));
+        replace_tcb_cap(control, tcb_slot::VSPACE_ROOT, Some(space.vspace_root));
+    }
+    if let Some(buffer) = control.ipc_buffer {
+        let destination = tcb_slot_address(tcb, tcb_slot::IPC_BUFFER_FRAME);
+        delete_slot(destination);
+        thread(tcb).ipc_buffer = buffer.address;
+        insert_if_still_there(control, destination, buffer.frame);
+        if tcb == thread_object {
+            sched::reschedule_required();
+        }
+    }
+    if let Some(priority) = control.priority {
+        sched::set_priority(tcb, priority_value(priority));
     }
 }
 
-/// Installs the new CSpace/VSpace roots and fault handler, and the IPC buffer (seL4's
-/// `invokeTCB_ThreadControl` for the space and buffer updates).
-fn thread_control(thread_object: u64, target: u64, control: ThreadControl) {
+/// Deletes the cap in the TCB's slot `index` and installs `new` there.
+fn replace_tcb_cap(control: &ThreadControl, index: u64, new: Option<CapRef>) {
+    let destination = tcb_slot_address(control.tcb, index);
+    delete_slot(destination);
+    insert_if_still_there(control, destination, new);
+}
+
+/// Inserts `new.cap` into `destination` as a child of `new.slot`, if that slot still
+/// holds the same object and the invoked thread cap is still in place (seL4's
+/// `sameObjectAs` checks after `cteDelete`).
+fn insert_if_still_there(control: &ThreadControl, destination: SlotAddr, new: Option<CapRef>) {
+    let Some(new) = new else {
+        return;
+    };
     let mut memory = slot_memory();
-    if let Some(space) = control.space {
-        thread(target).fault_handler = space.fault_handler;
-        for ((cap, source), index) in [
-            (space.cspace, tcb_slot::CSPACE_ROOT),
-            (space.vspace, tcb_slot::VSPACE_ROOT),
-        ] {
-            let destination = tcb_slot_address(target, index);
-            crate::object::finalise::delete_slot(destination);
-            if kernel_core::cdt::same_object_as(
-                &cap,
-                &kernel_core::SlotMemory::read(&memory, source).cap(),
-            ) {
-                kernel_core::cdt::insert_child(&mut memory, source, destination, &cap);
-            }
-        }
+    let thread_cap = Cap::Thread { ptr: control.tcb };
+    if same_object_as(&new.cap, &memory.read(new.slot).cap())
+        && same_object_as(&thread_cap, &memory.read(control.tcb_slot).cap())
+    {
+        insert_child(&mut memory, new.slot, destination, &new.cap);
     }
-    if let Some(buffer) = control.buffer {
-        let destination = tcb_slot_address(target, tcb_slot::IPC_BUFFER_FRAME);
-        crate::object::finalise::delete_slot(destination);
-        thread(target).ipc_buffer = buffer.address;
-        if let Some((cap, source)) = buffer.frame {
-            if kernel_core::cdt::same_object_as(
-                &cap,
-                &kernel_core::SlotMemory::read(&memory, source).cap(),
-            ) {
-                kernel_core::cdt::insert_child(&mut memory, source, destination, &cap);
-            }
-        }
-    }
-    if target == thread_object {
-        sched::reschedule_required();
-    }
+}
+
+/// A priority or MCP the decoder checked against an MCP (at most 255).
+fn priority_value(value: u64) -> u8 {
+    u8::try_from(value).unwrap_or(u8::MAX)
 }
 
 /// The thread's registers in `seL4_UserContext` order; "pc" is its FaultIP (where a

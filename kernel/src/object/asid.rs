@@ -4,10 +4,11 @@
 use super::object_pointer;
 use crate::arch::mmu;
 use core::cell::UnsafeCell;
+use kernel_core::decode::{find_vspace_for_asid, ASID_POOL_COUNT, ASID_POOL_ENTRIES};
 
 /// Number of ASID pools (2^7), each with 2^9 entries.
-pub const POOL_COUNT: usize = 1 << sel4::NUM_ASID_POOLS_BITS;
-pub const POOL_ENTRIES: usize = 1 << sel4::ASID_POOL_INDEX_BITS;
+const POOL_COUNT: usize = ASID_POOL_COUNT as usize;
+const POOL_ENTRIES: usize = ASID_POOL_ENTRIES as usize;
 
 /// One ASID pool object: for each ASID in its range, the VSpace's physical address (0:
 /// free). A zeroed pool is an empty pool.
@@ -49,44 +50,30 @@ pub fn install_pool(asid_base: u16, pool: u64) {
     table()[pool_index(asid_base)] = pool;
 }
 
-/// The pool installed for `asid_base`'s range (0: none).
-pub fn pool_for(asid_base: u16) -> u64 {
-    table()[pool_index(asid_base)]
-}
-
-/// The first pool index with no pool, as an ASID base (seL4's MakePool search).
-pub fn first_free_pool_base() -> Option<u16> {
-    table()
-        .iter()
-        .position(|&pool| pool == 0)
-        .map(|index| (index << sel4::ASID_POOL_INDEX_BITS) as u16)
-}
-
 /// Assigns `asid` in `pool` to the VSpace at `vspace`.
 pub fn assign(pool: u64, asid: u16, vspace: u64) {
     pool_entries(pool)[entry_index(asid)] = vspace;
 }
 
-/// The first free ASID of the pool at `pool` with base `asid_base` (ASID 0 is never
-/// handed out).
-pub fn first_free_asid(pool: u64, asid_base: u16) -> Option<u16> {
-    let entries = pool_entries(pool);
-    (0..POOL_ENTRIES)
-        .find(|&index| {
-            let asid = usize::from(asid_base) + index;
-            asid != 0 && entries[index] == 0
-        })
-        .map(|index| asid_base.wrapping_add(index as u16))
-}
-
 /// seL4's `findVSpaceForASID`: the VSpace that `asid` is assigned to.
 pub fn find_vspace(asid: u16) -> Option<u64> {
-    let pool = table()[pool_index(asid)];
-    if pool == 0 {
-        return None;
+    find_vspace_for_asid(&AsidTables, asid)
+}
+
+/// The kernel's ASID table and pools as kernel-core's decoders and walks read them.
+#[derive(Clone, Copy, Debug)]
+pub struct AsidTables;
+
+impl kernel_core::decode::AsidTable for AsidTables {
+    fn pool(&self, pool_index: u64) -> Option<u64> {
+        let pool = *table().get(usize::try_from(pool_index).ok()?)?;
+        (pool != 0).then_some(pool)
     }
-    let vspace = pool_entries(pool)[entry_index(asid)];
-    (vspace != 0).then_some(vspace)
+
+    fn pool_entry(&self, pool: u64, index: u64) -> Option<u64> {
+        let vspace = *pool_entries(pool).get(usize::try_from(index).ok()?)?;
+        (vspace != 0).then_some(vspace)
+    }
 }
 
 /// seL4's `deleteASID`: frees `asid` if it still names `vspace`, dropping its TLB

@@ -37,13 +37,8 @@ static TABLES: IrqTables = IrqTables {
     node: UnsafeCell::new(IrqNode([Slot::EMPTY; IRQ_LIMIT])),
 };
 
-/// The largest interrupt id a handler can be issued for (seL4's `maxIRQ`): the last line
-/// the distributor implements.
-pub fn max_irq() -> u64 {
-    (gic::line_count().min(IRQ_LIMIT as u32) - 1).into()
-}
-
-/// The state of `irq` (which must be at most [`max_irq`]).
+/// The state of `irq` (ids past the table read as the last entry's; handlers exist only
+/// up to `kernel_core::decode::MAX_IRQ`).
 pub fn state(irq: u64) -> IrqState {
     if irq == u64::from(timer::KERNEL_TIMER_IRQ) {
         return IrqState::Timer;

@@ -8,8 +8,8 @@
 //! out is needed (boot untypeds cover memory the loader used), and each byte is still
 //! cleared once per object lifetime. Device memory is never cleared, as in seL4.
 
-use crate::arch::mmu::{self, CacheOperation};
-use crate::object::object_pointer;
+use crate::arch::mmu;
+use kernel_core::decode::CacheOperation;
 use sel4::ObjectType;
 
 /// Prepares the memory of a new object of `object_type`, `2^size_bits` bytes at
@@ -24,7 +24,7 @@ pub fn initialise_object(object_type: ObjectType, paddr: u64, size_bits: u32, is
     zero(paddr, size);
     if object_type.is_frame() {
         // The user may map the frame uncached: push the zeroes out to memory.
-        mmu::cache_maintenance(CacheOperation::Clean, paddr, size);
+        mmu::cache_maintenance(CacheOperation::CleanData, paddr, size);
     }
 }
 
@@ -33,10 +33,7 @@ pub fn zero(paddr: u64, size: u64) {
     if !mmu::window_maps_ram(paddr, size) {
         crate::kernel_panic!("object memory {paddr:#x}+{size:#x} is not RAM");
     }
-    let Ok(length) = usize::try_from(size) else {
-        crate::kernel_panic!("object size {size:#x} too large");
-    };
     // SAFETY: the range is RAM in the window (checked above) that belongs to an object
     // being created or reset; nothing else references it.
-    unsafe { core::ptr::write_bytes(object_pointer::<u8>(paddr), 0, length) };
+    unsafe { mmu::zero_ram(paddr, size) };
 }

@@ -1,151 +1,136 @@
-//! User address spaces: the four-level tables under a VSpace object, written through the
-//! kernel window (seL4's `lookupPTSlot`, `unmapPage`, `unmapPageTable`).
+//! User address spaces: kernel-core's translation-table walks run over the kernel window
+//! ([`TableMemory`]); this file adds what only the kernel can do with their results
+//! (clearing an entry and dropping its TLB entries, seL4's `unmapPage` and
+//! `unmapPageTable` for finalised caps) and the root task's boot-time mappings.
 
+use super::asid;
 use super::object_pointer;
-use crate::arch::mmu::{
-    self, descriptor_address, descriptor_is_leaf, descriptor_is_valid, table_address,
-    table_descriptor, table_index, user_page_descriptor, Execute, Table, UserAccess,
+use crate::arch::mmu;
+use kernel_core::decode::MappedEntry;
+use kernel_core::page_table::{
+    find_page_slot, find_page_table_slot, lookup_pt_slot, make_user_page_pte, Level, Pte,
 };
-use kernel_core::{FrameSize, VmRights};
+use kernel_core::{FrameSize, PhysMemory, VmRights};
+use sel4::VmAttributes;
 
-/// Why a boot-time table operation failed.
+/// Translation tables as the kernel reaches them: through the kernel window.
+///
+/// # Invariants
+/// kernel-core's walks only read entries of the VSpace they are given and of tables
+/// linked below it, and the kernel only writes entries those walks returned. Every such
+/// table is a VSpace or PageTable object: 4 KiB of RAM in the window, owned by the
+/// kernel. Callers pass VSpace roots from VSpace caps or the ASID table.
+#[derive(Clone, Copy, Debug)]
+pub struct TableMemory;
+
+impl PhysMemory for TableMemory {
+    fn read_u64(&self, paddr: u64) -> u64 {
+        // SAFETY: `paddr` is an 8-byte aligned entry of a translation table in RAM (see
+        // the type's invariants); the kernel runs single-threaded.
+        unsafe { object_pointer::<u64>(paddr).read() }
+    }
+
+    fn write_u64(&mut self, paddr: u64, value: u64) {
+        // SAFETY: as for `read_u64`; the table walker sees the write after the caller's
+        // barrier (`mmu::publish_table_writes`).
+        unsafe { object_pointer::<u64>(paddr).write(value) }
+    }
+}
+
+/// Which TLB entries clearing an entry makes stale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MappingError {
-    /// A table on the way down is missing.
-    MissingTable { level: u32 },
-    /// The target entry is already in use.
-    AlreadyMapped,
+pub enum Stale {
+    /// A leaf: the one page at the entry's virtual address.
+    Page,
+    /// A table link: anything under it, so the whole ASID (as seL4 does).
+    AddressSpace,
 }
 
-/// An entry of some table: the table's physical address, the entry's index and the
-/// table's level (0 = the VSpace itself, 3 = the last level).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EntrySlot {
-    pub table: u64,
-    pub index: usize,
-    pub level: u32,
+/// Stores `pte` in the translation-table entry at `entry` and makes it visible to the
+/// table walker (the caller handles TLB maintenance).
+pub fn write_entry(entry: u64, pte: Pte) {
+    TableMemory.write_u64(entry, pte.0);
+    mmu::publish_table_writes();
 }
 
-impl EntrySlot {
-    /// seL4's `ptBitsLeft`: the bits of address space one entry here spans (39, 30, 21,
-    /// 12).
-    pub const fn bits_left(&self) -> u32 {
-        mmu::level_span_bits(self.level)
-    }
-
-    /// The descriptor in this entry.
-    pub fn read(&self) -> u64 {
-        // SAFETY: `table` is a page-table object (or VSpace) in kernel memory and
-        // `index` < 512 (from `table_index`).
-        unsafe { (*object_pointer::<Table>(self.table)).0[self.index] }
-    }
-
-    /// Replaces the descriptor (the caller handles TLB maintenance).
-    pub fn write(&self, descriptor: u64) {
-        // SAFETY: as for `read`; the kernel runs single-threaded.
-        unsafe { (*object_pointer::<Table>(self.table)).0[self.index] = descriptor };
-        mmu::publish_table_writes();
-    }
-}
-
-/// seL4's `lookupPTSlot`: walks from the VSpace at `vspace` through present tables
-/// towards `vaddr` and returns the first entry that is not a table (or the level-3
-/// entry).
-pub fn lookup_pt_slot(vspace: u64, vaddr: u64) -> EntrySlot {
-    let mut slot = EntrySlot {
-        table: vspace,
-        index: table_index(vaddr, 0),
-        level: 0,
-    };
-    while slot.level < 3 {
-        let Some(next) = table_address(slot.read()) else {
-            break;
-        };
-        slot = EntrySlot {
-            table: next,
-            index: table_index(vaddr, slot.level + 1),
-            level: slot.level + 1,
-        };
-    }
-    slot
-}
-
-/// The level a frame of `size` is mapped at.
-pub const fn leaf_level(size: FrameSize) -> u32 {
-    match size {
-        FrameSize::Small => 3,
-        FrameSize::Large => 2,
-        FrameSize::Huge => 1,
+/// Invalidates the entry `mapped` and drops the TLB entries it leaves stale.
+pub fn clear_entry(mapped: MappedEntry, stale: Stale) {
+    write_entry(mapped.entry, Pte::INVALID);
+    match stale {
+        Stale::Page => mmu::invalidate_tlb_page(mapped.asid, mapped.vaddr),
+        Stale::AddressSpace => mmu::invalidate_tlb_asid(mapped.asid),
     }
 }
 
 /// seL4's `unmapPage`: removes the mapping of the frame at `frame` of `size` at `vaddr`
 /// in the address space of `asid`, if it is still there.
 pub fn unmap_page(size: FrameSize, asid: u16, vaddr: u64, frame: u64) {
-    let Some(vspace) = super::asid::find_vspace(asid) else {
+    let Some(vspace) = asid::find_vspace(asid) else {
         return;
     };
-    let slot = lookup_pt_slot(vspace, vaddr);
-    if slot.bits_left() != size.bits() {
-        return;
+    if let Some(slot) = find_page_slot(&TableMemory, vspace, vaddr, size, frame) {
+        let entry = slot.entry;
+        clear_entry(MappedEntry { entry, asid, vaddr }, Stale::Page);
     }
-    let descriptor = slot.read();
-    if !descriptor_is_leaf(descriptor, slot.level) || descriptor_address(descriptor) != frame {
-        return;
-    }
-    slot.write(0);
-    mmu::invalidate_tlb_page(asid, vaddr);
 }
 
 /// seL4's `unmapPageTable`: unlinks the page table at `table` from the address space of
 /// `asid` at `vaddr`, if it is linked there.
 pub fn unmap_page_table(asid: u16, vaddr: u64, table: u64) {
-    let Some(vspace) = super::asid::find_vspace(asid) else {
+    let Some(vspace) = asid::find_vspace(asid) else {
         return;
     };
-    let mut slot = EntrySlot {
-        table: vspace,
-        index: table_index(vaddr, 0),
-        level: 0,
-    };
-    while slot.level < 3 {
-        let Some(next) = table_address(slot.read()) else {
-            return;
-        };
-        if next == table {
-            slot.write(0);
-            mmu::invalidate_tlb_asid(asid);
-            return;
-        }
-        slot = EntrySlot {
-            table: next,
-            index: table_index(vaddr, slot.level + 1),
-            level: slot.level + 1,
-        };
+    if let Some(slot) = find_page_table_slot(&TableMemory, vspace, vaddr, table) {
+        let entry = slot.entry;
+        clear_entry(MappedEntry { entry, asid, vaddr }, Stale::AddressSpace);
     }
 }
 
-/// Whether an entry holds anything (a table or a leaf).
-pub fn entry_in_use(slot: &EntrySlot) -> bool {
-    descriptor_is_valid(slot.read())
+/// Why a boot-time table operation failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MappingError {
+    /// The walk stopped at a missing table at this level.
+    MissingTable { level: Level },
+    /// The target entry is already in use.
+    AlreadyMapped,
 }
 
-/// Installs `table` (a zeroed page-table object) as the level-`level` table (1..=3)
-/// covering `vaddr` in the address space rooted at `vspace` (boot only).
+/// Whether user code may run from a boot-time mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Execute {
+    Allowed,
+    Never,
+}
+
+/// Links `table` (a zeroed page-table object) into the address space rooted at `vspace`
+/// as its level-`level` table covering `vaddr` (boot only; tables are installed top
+/// down).
 ///
 /// # Errors
-/// A higher-level table is missing or the slot is taken.
-pub fn install_table(vspace: u64, level: u32, vaddr: u64, table: u64) -> Result<(), MappingError> {
-    let parent = walk(vspace, vaddr, level - 1)?;
-    set_entry(
-        parent,
-        table_index(vaddr, level - 1),
-        table_descriptor(table),
-    )
+/// A higher-level table is missing, or the entry is taken.
+pub fn install_table(
+    vspace: u64,
+    level: Level,
+    vaddr: u64,
+    table: u64,
+) -> Result<(), MappingError> {
+    let slot = lookup_pt_slot(&TableMemory, vspace, vaddr);
+    if slot.level.next() != Some(level) {
+        return Err(if slot.level < level {
+            MappingError::MissingTable { level: slot.level }
+        } else {
+            MappingError::AlreadyMapped
+        });
+    }
+    if slot.read(&TableMemory).is_valid() {
+        return Err(MappingError::AlreadyMapped);
+    }
+    write_entry(slot.entry, Pte::table(table));
+    Ok(())
 }
 
-/// Maps the 4 KiB frame at `frame` at `vaddr` with `rights` in the address space rooted
-/// at `vspace` (boot only).
+/// Maps the 4 KiB frame at `frame` at `vaddr`, cacheable, with `rights`, in the address
+/// space rooted at `vspace` (boot only).
 ///
 /// # Errors
 /// A table on the way is missing or the page is already mapped.
@@ -156,44 +141,18 @@ pub fn map_page(
     rights: VmRights,
     execute: Execute,
 ) -> Result<(), MappingError> {
-    let leaf_table = walk(vspace, vaddr, 3)?;
-    set_entry(
-        leaf_table,
-        table_index(vaddr, 3),
-        user_page_descriptor(frame, user_access(rights), execute),
-    )
-}
-
-/// The page access a frame's VM rights give.
-pub const fn user_access(rights: VmRights) -> UserAccess {
-    match rights {
-        VmRights::ReadWrite => UserAccess::ReadWrite,
-        VmRights::ReadOnly => UserAccess::ReadOnly,
-        VmRights::KernelOnly => UserAccess::KernelOnly,
+    let slot = lookup_pt_slot(&TableMemory, vspace, vaddr);
+    if slot.level != Level::Three {
+        return Err(MappingError::MissingTable { level: slot.level });
     }
-}
-
-/// The physical address of the level-`level` table covering `vaddr`.
-fn walk(vspace: u64, vaddr: u64, level: u32) -> Result<u64, MappingError> {
-    let mut table = vspace;
-    for current in 0..level {
-        // SAFETY: `table` is the VSpace object or a table installed below it, both
-        // page-table objects in kernel memory.
-        let entry = unsafe { (*object_pointer::<Table>(table)).0[table_index(vaddr, current)] };
-        table = table_address(entry).ok_or(MappingError::MissingTable { level: current + 1 })?;
+    if slot.read(&TableMemory).is_valid() {
+        return Err(MappingError::AlreadyMapped);
     }
-    Ok(table)
-}
-
-fn set_entry(table: u64, index: usize, descriptor: u64) -> Result<(), MappingError> {
-    let table = object_pointer::<Table>(table);
-    // SAFETY: `table` is a page-table object in kernel memory and `index` < 512 (from
-    // `table_index`); the kernel runs single-threaded.
-    unsafe {
-        if (*table).0[index] != 0 {
-            return Err(MappingError::AlreadyMapped);
-        }
-        (*table).0[index] = descriptor;
-    }
+    let attributes = match execute {
+        Execute::Allowed => VmAttributes(VmAttributes::PAGE_CACHEABLE),
+        Execute::Never => VmAttributes(VmAttributes::PAGE_CACHEABLE | VmAttributes::EXECUTE_NEVER),
+    };
+    let pte = make_user_page_pte(frame, FrameSize::Small, rights, attributes);
+    write_entry(slot.entry, pte);
     Ok(())
 }

@@ -1,10 +1,16 @@
 //! Translation: the kernel window (TTBR1, 39-bit, 1 GiB blocks in a level-1 table in
-//! kernel bss), user address spaces (TTBR0, 48-bit, four levels, tagged with the ASID)
-//! and the descriptor formats both use.
+//! kernel bss), user address spaces (TTBR0, 48-bit, four levels, tagged with the ASID),
+//! TLB and cache maintenance. Descriptor formats and table walks are kernel-core's
+//! (`kernel_core::page_table`).
 
 use super::registers::{dsb_ish, id_aa64mmfr0_el1, isb, mair_el1, tcr_el1, ttbr0_el1, ttbr1_el1};
 use boot_handoff::{PhysRegion, PHYS_WINDOW_OFFSET};
 use core::cell::UnsafeCell;
+use kernel_core::decode::CacheOperation;
+use kernel_core::page_table::{
+    AccessPermissions, Leaf, Level, Pte, Shareability, UserExecute, MAIR_DEVICE_NGNRNE,
+    MAIR_EL1_VALUE, MAIR_NORMAL_WRITE_BACK,
+};
 
 /// The kernel's view of physical address `phys`, through the window.
 pub const fn window(phys: u64) -> u64 {
@@ -19,29 +25,8 @@ pub const fn window_to_phys(virt: u64) -> u64 {
 /// Bytes of physical address space the window covers (512 GiB: one level-1 table).
 pub const WINDOW_SIZE: u64 = 1 << 39;
 
-/// MAIR_EL1 indices. 0 and 1 are the loader's; the kernel keeps them so its table switch
-/// does not change any live mapping's meaning.
-const MAIR_DEVICE_NGNRNE: u64 = 0;
-const MAIR_NORMAL_WRITE_BACK: u64 = 1;
-const MAIR_NORMAL_NON_CACHEABLE: u64 = 2;
-const MAIR_VALUE: u64 = 0x00 << (8 * MAIR_DEVICE_NGNRNE)
-    | 0xff << (8 * MAIR_NORMAL_WRITE_BACK)
-    | 0x44 << (8 * MAIR_NORMAL_NON_CACHEABLE);
-
-// Descriptor bits (4 KiB granule).
-const VALID: u64 = 1 << 0;
-/// Table descriptor at levels 0-2, page descriptor at level 3.
-const TABLE_OR_PAGE: u64 = 1 << 1;
-const ATTR_INDEX_SHIFT: u64 = 2;
-const AP_USER: u64 = 1 << 6;
-const AP_READ_ONLY: u64 = 1 << 7;
-const INNER_SHAREABLE: u64 = 0b11 << 8;
-const ACCESS_FLAG: u64 = 1 << 10;
-const NOT_GLOBAL: u64 = 1 << 11;
-const PRIVILEGED_EXECUTE_NEVER: u64 = 1 << 53;
-const UNPRIVILEGED_EXECUTE_NEVER: u64 = 1 << 54;
-/// Output address bits of a descriptor.
-const ADDRESS_MASK: u64 = 0x0000_ffff_ffff_f000;
+/// The table address in TTBR0_EL1 (a 4 KiB aligned table; the ASID sits above it).
+const TTBR_BASE_ADDRESS_MASK: u64 = 0x0000_ffff_ffff_f000;
 
 // TCR_EL1 fields.
 const TCR_T0SZ_48_BIT: u64 = 16;
@@ -56,9 +41,9 @@ const TCR_ASID_16_BIT: u64 = 1 << 36;
 const ENTRIES: usize = 512;
 const GIB: u64 = 1 << 30;
 
-/// A translation table (any level): 512 descriptors, page aligned.
+/// The kernel window's level-1 table: 512 descriptors, page aligned.
 #[repr(C, align(4096))]
-pub struct Table(pub [u64; ENTRIES]);
+struct Table([u64; ENTRIES]);
 
 struct KernelTable(UnsafeCell<Table>);
 // SAFETY: written once during single-threaded boot, before the MMU uses it.
@@ -80,23 +65,14 @@ pub fn init_kernel_window(ram: &[PhysRegion]) {
             start,
             end: start + GIB,
         };
-        let descriptor = if ram.iter().any(|region| region.overlaps(&block)) {
-            start
-                | VALID
-                | MAIR_NORMAL_WRITE_BACK << ATTR_INDEX_SHIFT
-                | INNER_SHAREABLE
-                | ACCESS_FLAG
-                | UNPRIVILEGED_EXECUTE_NEVER
+        let memory = if ram.iter().any(|region| region.overlaps(&block)) {
+            Some(WindowMemory::Normal)
         } else if block.overlaps(&DEVICE_REGION) {
-            start
-                | VALID
-                | MAIR_DEVICE_NGNRNE << ATTR_INDEX_SHIFT
-                | ACCESS_FLAG
-                | PRIVILEGED_EXECUTE_NEVER
-                | UNPRIVILEGED_EXECUTE_NEVER
+            Some(WindowMemory::Device)
         } else {
-            0
+            None
         };
+        let descriptor = memory.map_or(0, |memory| window_block(start, memory));
         // SAFETY: boot is single-threaded and the table is not live yet.
         unsafe { (*table).0[index] = descriptor };
     }
@@ -118,13 +94,42 @@ pub fn init_kernel_window(ram: &[PhysRegion]) {
     // uses TTBR0 addresses. The TLB is invalidated after the switch.
     unsafe {
         dsb_ish();
-        mair_el1::write(MAIR_VALUE);
+        mair_el1::write(MAIR_EL1_VALUE);
         tcr_el1::write(tcr);
         isb();
         ttbr1_el1::write(table_phys);
         isb();
         core::arch::asm!("tlbi vmalle1", "dsb nsh", "isb", options(nostack));
     }
+}
+
+/// What a GiB of the kernel window maps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WindowMemory {
+    /// RAM: normal write-back memory, never executed through the window.
+    Normal,
+    /// MMIO: Device-nGnRnE, never executed.
+    Device,
+}
+
+/// The level-1 block descriptor mapping the GiB at `start` into the window (EL1 only:
+/// not global, no EL0 access, never user-executable).
+fn window_block(start: u64, memory: WindowMemory) -> u64 {
+    let (attr_index, shareability, privileged_execute_never) = match memory {
+        WindowMemory::Normal => (MAIR_NORMAL_WRITE_BACK, Shareability::InnerShareable, false),
+        WindowMemory::Device => (MAIR_DEVICE_NGNRNE, Shareability::NonShareable, true),
+    };
+    let block = Leaf {
+        address: start,
+        attr_index,
+        access: AccessPermissions::KernelReadWrite,
+        shareability,
+        access_flag: true,
+        not_global: false,
+        privileged_execute_never,
+        user_execute: UserExecute::Never,
+    };
+    block.encode(Level::One).map_or(0, |pte| pte.0)
 }
 
 /// Installs a user address space: its top-level table and ASID go in TTBR0, and TTBR0
@@ -141,128 +146,6 @@ pub fn activate_user_space(vspace_phys: u64, asid: u16) {
         }
     }
     isb();
-}
-
-/// How a user page may be used (seL4's VM rights as AP[2:1]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UserAccess {
-    ReadWrite,
-    ReadOnly,
-    /// Mapped in the user's address space but accessible only to the kernel.
-    KernelOnly,
-}
-
-/// Whether user code may run from a page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Execute {
-    Allowed,
-    Never,
-}
-
-/// The memory type of a user mapping (seL4's `PageCacheable` attribute).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cacheability {
-    /// Normal write-back memory.
-    Cacheable,
-    /// Device-nGnRnE, as seL4 maps uncached pages.
-    Uncached,
-}
-
-/// The level-3 descriptor of a cacheable user page.
-pub const fn user_page_descriptor(phys: u64, access: UserAccess, execute: Execute) -> u64 {
-    user_leaf_descriptor(phys, 3, access, execute, Cacheability::Cacheable)
-}
-
-/// The descriptor mapping a user frame at `phys` as a leaf at `level` (3: a 4 KiB page;
-/// 2 and 1: a 2 MiB or 1 GiB block). Every user leaf is privileged-execute-never, so the
-/// kernel can never run user memory, and not global, so it is tagged with the ASID.
-pub const fn user_leaf_descriptor(
-    phys: u64,
-    level: u32,
-    access: UserAccess,
-    execute: Execute,
-    cacheability: Cacheability,
-) -> u64 {
-    let kind = if level == 3 { TABLE_OR_PAGE } else { 0 };
-    let attribute = match cacheability {
-        Cacheability::Cacheable => MAIR_NORMAL_WRITE_BACK,
-        Cacheability::Uncached => MAIR_DEVICE_NGNRNE,
-    };
-    let mut descriptor = (phys & ADDRESS_MASK)
-        | VALID
-        | kind
-        | attribute << ATTR_INDEX_SHIFT
-        | INNER_SHAREABLE
-        | ACCESS_FLAG
-        | NOT_GLOBAL
-        | PRIVILEGED_EXECUTE_NEVER;
-    descriptor |= match access {
-        UserAccess::ReadWrite => AP_USER,
-        UserAccess::ReadOnly => AP_USER | AP_READ_ONLY,
-        UserAccess::KernelOnly => 0,
-    };
-    if let Execute::Never = execute {
-        descriptor |= UNPRIVILEGED_EXECUTE_NEVER;
-    }
-    descriptor
-}
-
-/// Whether a descriptor is valid at all.
-pub const fn descriptor_is_valid(descriptor: u64) -> bool {
-    descriptor & VALID != 0
-}
-
-/// Whether a valid descriptor at `level` maps memory (a page at level 3, a block above).
-pub const fn descriptor_is_leaf(descriptor: u64, level: u32) -> bool {
-    if !descriptor_is_valid(descriptor) {
-        return false;
-    }
-    let table_or_page = descriptor & TABLE_OR_PAGE != 0;
-    if level == 3 {
-        table_or_page
-    } else {
-        !table_or_page && (level == 1 || level == 2)
-    }
-}
-
-/// The output address of a valid leaf or table descriptor.
-pub const fn descriptor_address(descriptor: u64) -> u64 {
-    descriptor & ADDRESS_MASK
-}
-
-/// The user access a leaf descriptor grants.
-pub const fn leaf_access(descriptor: u64) -> UserAccess {
-    match (descriptor & AP_USER != 0, descriptor & AP_READ_ONLY != 0) {
-        (true, false) => UserAccess::ReadWrite,
-        (true, true) => UserAccess::ReadOnly,
-        _ => UserAccess::KernelOnly,
-    }
-}
-
-/// A table descriptor pointing at the next-level table at `phys`.
-pub const fn table_descriptor(phys: u64) -> u64 {
-    (phys & ADDRESS_MASK) | VALID | TABLE_OR_PAGE
-}
-
-/// The next-level table a descriptor points at, if it is a valid table descriptor.
-///
-/// Only meaningful for levels 0-2; at level 3 the same bits mean a page.
-pub const fn table_address(descriptor: u64) -> Option<u64> {
-    if descriptor & (VALID | TABLE_OR_PAGE) == VALID | TABLE_OR_PAGE {
-        Some(descriptor & ADDRESS_MASK)
-    } else {
-        None
-    }
-}
-
-/// Index into the table at `level` (0 = top) for user virtual address `vaddr`.
-pub const fn table_index(vaddr: u64, level: u32) -> usize {
-    ((vaddr >> (39 - 9 * level)) & 0x1ff) as usize
-}
-
-/// Bits of address space one entry at `level` spans (39, 30, 21, 12).
-pub const fn level_span_bits(level: u32) -> u32 {
-    39 - 9 * level
 }
 
 /// Makes everything the kernel wrote to memory (page tables, user frames) visible to the
@@ -291,13 +174,15 @@ pub fn window_maps_ram(phys: u64, length: u64) -> bool {
         return false;
     }
     let table = KERNEL_LEVEL_1.0.get();
-    let normal = MAIR_NORMAL_WRITE_BACK << ATTR_INDEX_SHIFT;
     let mut gib = phys / GIB;
     while gib * GIB < end {
         // SAFETY: the table was written once at boot and is only read afterwards; `gib`
         // < 512 because `end` <= WINDOW_SIZE.
-        let descriptor = unsafe { (*table).0[gib as usize] };
-        if descriptor & VALID == 0 || descriptor & (0b111 << ATTR_INDEX_SHIFT) != normal {
+        let descriptor = Pte(unsafe { (*table).0[gib as usize] });
+        let normal = descriptor
+            .leaf(Level::One)
+            .is_some_and(|block| block.attr_index == MAIR_NORMAL_WRITE_BACK);
+        if !normal {
             return false;
         }
         gib += 1;
@@ -349,7 +234,7 @@ pub fn active_user_space() -> Option<u64> {
     if tcr_el1::read() & TCR_EPD0 != 0 {
         None
     } else {
-        Some(ttbr0_el1::read() & ADDRESS_MASK)
+        Some(ttbr0_el1::read() & TTBR_BASE_ADDRESS_MASK)
     }
 }
 
@@ -362,22 +247,44 @@ pub fn deactivate_user_space() {
     isb();
 }
 
-/// A data or instruction cache operation on a range (seL4's page and VSpace flush
-/// invocations).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CacheOperation {
-    /// DC CVAC: write dirty lines back to the point of coherency.
-    Clean,
-    /// DC IVAC (DC CIVAC on partial lines at either end, so neighbouring data survives).
-    Invalidate,
-    /// DC CIVAC.
-    CleanInvalidate,
-    /// DC CVAU then IC IVAU: make written code visible to instruction fetch.
-    Unify,
+/// Zeroes `[phys, phys + length)` through the window.
+///
+/// Whole zeroing blocks go through `DC ZVA` (one instruction per 64 bytes on the
+/// Cortex-A57, against three per 8 bytes for a store loop); a range the block size does
+/// not divide, or a CPU that prohibits `DC ZVA`, gets plain stores.
+///
+/// # Safety
+/// The range must be RAM in the window ([`window_maps_ram`]) that nothing else
+/// references (memory of an object being created or reset).
+pub unsafe fn zero_ram(phys: u64, length: u64) {
+    let start = window(phys);
+    let dczid: u64;
+    // SAFETY: reading DCZID_EL0 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, dczid_el0", out(reg) dczid, options(nomem, nostack)) };
+    let prohibited = dczid & (1 << 4) != 0;
+    let block = 4u64 << (dczid & 0xf);
+    if prohibited || !start.is_multiple_of(block) || !length.is_multiple_of(block) {
+        let Ok(length) = usize::try_from(length) else {
+            return;
+        };
+        // SAFETY: the caller guarantees the range is unreferenced RAM in the window.
+        unsafe { core::ptr::write_bytes(start as *mut u8, 0, length) };
+        return;
+    }
+    let end = start + length;
+    let mut address = start;
+    while address < end {
+        // SAFETY: `address` is a block-aligned block inside the caller's unreferenced
+        // RAM range, which the window maps as normal memory (DC ZVA needs that); it
+        // writes zeroes to exactly that block.
+        unsafe { core::arch::asm!("dc zva, {}", in(reg) address, options(nostack)) };
+        address += block;
+    }
 }
 
-/// Runs `operation` over the physical range `[phys, phys + length)` through the kernel
-/// window. The data cache and (on the Cortex-A57) the instruction cache are physically
+/// Runs `operation` (seL4's page and VSpace flush invocations; InvalidateData uses DC
+/// CIVAC on partial lines at either end, so neighbouring data survives) over the
+/// physical range `[phys, phys + length)` through the kernel window. The data cache and (on the Cortex-A57) the instruction cache are physically
 /// indexed, so maintenance through the window reaches the lines user mappings use.
 ///
 /// Does nothing unless the range is RAM in the window (device memory is uncached).
@@ -394,16 +301,16 @@ pub fn cache_maintenance(operation: CacheOperation, phys: u64, length: u64) {
     let instruction_line = 4u64 << (ctr & 0xf);
     let first_data = start & !(data_line - 1);
     match operation {
-        CacheOperation::Clean => for_each_line(first_data, end, data_line, |line| {
+        CacheOperation::CleanData => for_each_line(first_data, end, data_line, |line| {
             // SAFETY: `line` is inside RAM mapped by the window; cleaning writes back
             // data without changing it.
             unsafe { core::arch::asm!("dc cvac, {}", in(reg) line, options(nostack)) }
         }),
-        CacheOperation::CleanInvalidate => for_each_line(first_data, end, data_line, |line| {
+        CacheOperation::CleanInvalidateData => for_each_line(first_data, end, data_line, |line| {
             // SAFETY: as above; clean-and-invalidate preserves the memory's contents.
             unsafe { core::arch::asm!("dc civac, {}", in(reg) line, options(nostack)) }
         }),
-        CacheOperation::Invalidate => for_each_line(first_data, end, data_line, |line| {
+        CacheOperation::InvalidateData => for_each_line(first_data, end, data_line, |line| {
             let partial = line < start || line + data_line > end;
             if partial {
                 // SAFETY: as above; a line shared with memory outside the range is
@@ -415,7 +322,7 @@ pub fn cache_maintenance(operation: CacheOperation, phys: u64, length: u64) {
                 unsafe { core::arch::asm!("dc ivac, {}", in(reg) line, options(nostack)) }
             }
         }),
-        CacheOperation::Unify => {
+        CacheOperation::UnifyInstruction => {
             for_each_line(first_data, end, data_line, |line| {
                 // SAFETY: cleaning to the point of unification preserves contents.
                 unsafe { core::arch::asm!("dc cvau, {}", in(reg) line, options(nostack)) }
