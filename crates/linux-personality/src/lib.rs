@@ -9,6 +9,7 @@ extern crate alloc;
 pub mod cpio;
 pub mod elf_plan;
 pub mod errno;
+pub mod fs;
 pub mod initial_stack;
 pub mod permissions;
 pub mod process;
