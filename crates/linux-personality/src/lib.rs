@@ -15,6 +15,7 @@ pub mod permissions;
 pub mod process;
 pub mod signal;
 pub mod syscall_number;
+pub mod tty;
 pub mod vma;
 
 pub use cpio::{
