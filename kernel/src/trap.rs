@@ -3,6 +3,7 @@
 use crate::arch::user_context::UserRegisters;
 use crate::arch::vectors::{current_user_exception, UserException};
 use crate::fault::{self, Fault, MemoryAccess};
+use crate::object::tcb::thread;
 
 /// Bytes in an A64 instruction (`svc` included).
 const INSTRUCTION_BYTES: u64 = 4;
@@ -12,7 +13,8 @@ const INSTRUCTION_BYTES: u64 = 4;
 #[no_mangle]
 extern "C" fn handle_user_exception() -> *mut UserRegisters {
     let exception = current_user_exception();
-    let tcb = crate::sched::current_tcb();
+    let current = crate::sched::current_thread();
+    let tcb = thread(current);
     // seL4's FaultIP: the `svc` itself for a syscall (ELR is past it), the faulting
     // instruction otherwise. A thread restarted later re-executes it.
     tcb.fault_ip = match exception {
@@ -20,7 +22,13 @@ extern "C" fn handle_user_exception() -> *mut UserRegisters {
         _ => tcb.registers.pc,
     };
     match exception {
-        UserException::SystemCall => crate::syscall::handle(),
+        UserException::SystemCall => {
+            if let Some(next) = crate::fastpath::system_call(current) {
+                return next;
+            }
+            crate::syscall::handle()
+        }
+        UserException::FpAccessTrapped => crate::sched::take_fpu(current),
         UserException::InstructionAbort { address, status } => {
             fault::handle(Fault::VirtualMemory {
                 address,
