@@ -9,7 +9,8 @@ use crate::object::tcb::thread;
 const INSTRUCTION_BYTES: u64 = 4;
 
 /// A synchronous exception from EL0: a system call or a fault. Returns the registers of
-/// the thread to resume.
+/// the thread to resume. The fastpath is tried here, inline, so that its common cases
+/// pay for nothing else; everything else goes to [`general_user_exception`].
 #[no_mangle]
 extern "C" fn handle_user_exception() -> *mut UserRegisters {
     let exception = current_user_exception();
@@ -21,13 +22,20 @@ extern "C" fn handle_user_exception() -> *mut UserRegisters {
         UserException::SystemCall => tcb.registers.pc.wrapping_sub(INSTRUCTION_BYTES),
         _ => tcb.registers.pc,
     };
-    match exception {
-        UserException::SystemCall => {
-            if let Some(next) = crate::fastpath::system_call(current) {
-                return next;
-            }
-            crate::syscall::handle()
+    if exception == UserException::SystemCall {
+        if let Some(next) = crate::fastpath::system_call(current) {
+            return next;
         }
+    }
+    general_user_exception(exception, current)
+}
+
+/// The general path for an exception from EL0 (the fastpath declined or does not
+/// apply): handles it, then lets the scheduler choose.
+#[inline(never)]
+fn general_user_exception(exception: UserException, current: u64) -> *mut UserRegisters {
+    match exception {
+        UserException::SystemCall => crate::syscall::handle(),
         UserException::FpAccessTrapped => crate::sched::take_fpu(current),
         UserException::InstructionAbort { address, status } => {
             fault::handle(Fault::VirtualMemory {

@@ -333,42 +333,36 @@ fn transfer_message(sender: u64, receiver: u64, length: usize, buffers: Buffers)
 
 /// `fault::handle_reply` for UnknownSyscall: the reply's first `length` words (at most
 /// 12) become x0..x7, FaultIP, SP, LR and SPSR; words past the registers come from the
-/// replier's IPC buffer, or are 0 without one.
+/// replier's IPC buffer, or are 0 without one (`message::get_mr`).
 #[inline(always)]
 fn restore_syscall_registers(replier: u64, caller: u64, length: usize) {
     let count = length.min(SYSCALL_REPLY_REGISTERS);
-    let mut words = [0u64; SYSCALL_REPLY_REGISTERS];
-    let in_registers = count.min(MSG_REGISTER_COUNT);
-    words[..in_registers].copy_from_slice(
-        &thread(replier).registers.x[FIRST_MR_REGISTER..FIRST_MR_REGISTER + in_registers],
-    );
-    if count > MSG_REGISTER_COUNT {
-        if let Some(buffer) = ipc_buffer(replier, BufferAccess::Read) {
-            for (index, word) in words
-                .iter_mut()
-                .enumerate()
-                .take(count)
-                .skip(MSG_REGISTER_COUNT)
-            {
-                *word = message::buffer_mr(buffer, index);
-            }
-        }
-    }
+    let buffer = if count > MSG_REGISTER_COUNT {
+        ipc_buffer(replier, BufferAccess::Read)
+    } else {
+        None
+    };
+    let source = &thread(replier).registers.x;
+    let word = |index: usize| match (index, buffer) {
+        (0..MSG_REGISTER_COUNT, _) => source[FIRST_MR_REGISTER + index],
+        (_, Some(buffer)) => message::buffer_mr(buffer, index),
+        (_, None) => 0,
+    };
     let caller_ref = thread(caller);
-    let registers = &mut caller_ref.registers;
-    let general = count.min(8);
-    registers.x[..general].copy_from_slice(&words[..general]);
+    for index in 0..count.min(8) {
+        caller_ref.registers.x[index] = word(index);
+    }
     if count > 8 {
-        caller_ref.fault_ip = words[8];
+        caller_ref.fault_ip = word(8);
     }
     if count > 9 {
-        registers.sp = words[9];
+        caller_ref.registers.sp = word(9);
     }
     if count > 10 {
-        registers.x[30] = words[10];
+        caller_ref.registers.x[30] = word(10);
     }
     if count > 11 {
-        registers.spsr = sanitise_spsr(words[11]);
+        caller_ref.registers.spsr = sanitise_spsr(word(11));
     }
 }
 
