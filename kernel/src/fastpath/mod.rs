@@ -55,6 +55,14 @@ pub fn system_call(current: u64) -> Option<*mut UserRegisters> {
 #[inline(always)]
 fn lookup_slot(tcb: u64, cptr: u64) -> Option<SlotAddr> {
     let mut node = raw_cap::cnode(raw_cap::read(tcb_slot_address(tcb, tcb_slot::CSPACE_ROOT)))?;
+    // The usual CSpace: one CNode whose guard and radix take all 64 bits (the root
+    // task's is 52 + 12). Its radix is at most 63, so both shifts are in range.
+    if node.radix + node.guard_size == u64::BITS {
+        if cptr >> node.radix != node.guard {
+            return None;
+        }
+        return SlotAddr::new(node.ptr)?.offset(cptr & ((1 << node.radix) - 1));
+    }
     let mut bits_left = u64::BITS;
     loop {
         let level_bits = node.radix + node.guard_size;
