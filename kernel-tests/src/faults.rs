@@ -407,7 +407,7 @@ fn faults_linux_syscall_waiting_handler_reply_recv_restores_registers(
     for _ in 0..5 {
         syscall::yield_now();
     }
-    let mut thread = Thread::new(kt_linux_twice_child as usize as u64);
+    let mut thread = Thread::new(kt_linux_twice_child as *const () as u64);
     thread.fault_ep = endpoints.fault_send;
     thread.start = Start::Later;
     let spawned = ctx.spawn(&thread)?;
@@ -428,7 +428,7 @@ fn faults_linux_syscall_waiting_handler_reply_recv_restores_registers(
             shared(index)
         );
     }
-    let second_svc = kt_linux_twice_svc as usize as u64 + 4;
+    let second_svc = kt_linux_twice_svc as *const () as u64 + 4;
     ensure!(
         shared(8) == second_svc,
         "resumed at {:#x}, expected {second_svc:#x}",
