@@ -1,6 +1,6 @@
 //! The three fastpaths: Call to a waiting receiver, ReplyRecv that answers a caller
-//! (a normal reply or a fault reply that restarts it) and waits again, and an
-//! UnknownSyscall fault delivered to a handler waiting on its endpoint.
+//! (a normal reply, or an UnknownSyscall fault reply that restarts it) and waits again,
+//! and an UnknownSyscall fault delivered to a handler waiting on its endpoint.
 //!
 //! Each mirrors the general path step by step (`syscall::handle_invocation` with
 //! `endpoint::send` and `reply::setup_caller_cap`; `reply::do_reply_transfer` with
@@ -61,9 +61,8 @@ enum ReplyKind {
     /// No fault: the reply is a message.
     Message,
     /// An UnknownSyscall fault answered with label 0: set the registers, restart.
+    /// (Replies to other faults, and labels that stop the thread, take the slowpath.)
     SyscallRestart,
-    /// A fault whose reply restarts the thread (`fault::handle_reply` says Restart).
-    OtherRestart,
 }
 
 /// seL4's ReplyRecv: answers the caller in the caller slot and waits on the endpoint,
@@ -91,13 +90,10 @@ pub fn reply_recv(current: u64) -> Option<*mut UserRegisters> {
         return None;
     }
     let caller = reply.tcb;
-    let restart = info.label() == 0;
     let kind = match thread(caller).fault.kind {
         0 => ReplyKind::Message,
-        kind if kind == FaultType::UnknownSyscall as u64 && restart => ReplyKind::SyscallRestart,
-        kind if kind == FaultType::UserException as u64 && restart => ReplyKind::OtherRestart,
-        kind if kind == FaultType::VmFault as u64 || kind == FaultType::CapFault as u64 => {
-            ReplyKind::OtherRestart
+        kind if kind == FaultType::UnknownSyscall as u64 && info.label() == 0 => {
+            ReplyKind::SyscallRestart
         }
         _ => return None,
     };
@@ -115,10 +111,6 @@ pub fn reply_recv(current: u64) -> Option<*mut UserRegisters> {
         }
         ReplyKind::SyscallRestart => {
             restore_syscall_registers(current, caller, length);
-            restart_after_fault(caller);
-        }
-        ReplyKind::OtherRestart => {
-            crate::fault::handle_reply(caller, current);
             restart_after_fault(caller);
         }
     }
