@@ -1,11 +1,15 @@
 //! Faults delivered to a fault endpoint: UnknownSyscall, UserException, VMFault and
-//! CapFault messages (labels, lengths, register words) and reply-to-resume.
+//! CapFault messages (labels, lengths, register words) and reply-to-resume, including a
+//! Linux-syscall fault taken by a handler already waiting in Recv and answered by
+//! ReplyRecv (the kernel's fault fastpath) with all twelve restorable registers.
 
-use crate::child::{asm, write_word};
+use crate::child::{asm, park, set_shared, shared, signal, write_buffer_mr, write_word};
 use crate::context::*;
 use crate::{ensure, tests, Test};
 use alloc::string::String;
-use sel4::{CapRights, FaultType, VmAttributes};
+use sel4::cap_type::Tcb;
+use sel4::syscall::{self, Blocking};
+use sel4::{tcb_flag, Cap, CapRights, FaultType, MessageInfo, VmAttributes};
 
 pub const TESTS: &[Test] = tests![
     faults_unknown_syscall_message,
@@ -16,6 +20,7 @@ pub const TESTS: &[Test] = tests![
     faults_cap_fault_recv_on_empty_slot,
     faults_cap_fault_recv_without_read_right,
     faults_cap_fault_call_unresolvable_cptr,
+    faults_linux_syscall_waiting_handler_reply_recv_restores_registers,
 ];
 
 const FAULT_BADGE: u64 = 0xfa;
@@ -286,6 +291,170 @@ fn faults_cap_fault_call_unresolvable_cptr(ctx: &mut Ctx) -> Result<(), String> 
         message.mr(3) == 4,
         "lookup failure type {}, expected GuardMismatch",
         message.mr(3)
+    );
+    Ok(())
+}
+
+// A Linux-syscall thread for the waiting-handler test: x0..x6 = 0x10..0x16, x7 = -1 (an
+// seL4 Call number, which the flag must override) and x8 = 172 (getpid), then `svc`; the
+// handler resumes it past that `svc`, at a second one, whose fault shows the registers it
+// resumed with. It is never resumed again.
+core::arch::global_asm!(
+    ".section .text.kt_fast_fault_child, \"ax\"",
+    ".balign 4",
+    ".global kt_linux_twice_child",
+    "kt_linux_twice_child:",
+    "    mov x0, #0x10",
+    "    mov x1, #0x11",
+    "    mov x2, #0x12",
+    "    mov x3, #0x13",
+    "    mov x4, #0x14",
+    "    mov x5, #0x15",
+    "    mov x6, #0x16",
+    "    mov x7, #-1",
+    "    mov x8, #172",
+    ".global kt_linux_twice_svc",
+    "kt_linux_twice_svc:",
+    "    svc #0",
+    "    svc #0",
+    "1:  b 1b",
+    ".text",
+);
+
+extern "C" {
+    fn kt_linux_twice_child();
+    fn kt_linux_twice_svc();
+}
+
+/// The second fault's register values, as the handler's reply sets them.
+const RESUME_SP: u64 = 0x7777_0000;
+const RESUME_LR: u64 = 0x1e1e_0001;
+/// N and Z set: the only SPSR bits a reply may change that the thread can observe.
+const RESUME_FLAGS: u64 = 0b1100 << 28;
+const LINUX_GETPID: u64 = 172;
+
+/// Reads message register `index` of the IPC buffer at `buffer`.
+fn read_buffer_mr(buffer: u64, index: usize) -> u64 {
+    if buffer == 0 || index >= sel4::MSG_MAX_LENGTH {
+        return 0;
+    }
+    let pointer = (buffer + 8 + 8 * index as u64) as *const u64;
+    // SAFETY: `buffer` is the calling thread's own IPC buffer, a 1024-byte region mapped
+    // for it; `index` < 120 keeps inside its message area.
+    unsafe { pointer.read_volatile() }
+}
+
+/// A fault handler waiting in Recv on `fault_ep`: checks the first fault (SHARED[15] = 1
+/// if it is right), answers it with ReplyRecv setting all twelve registers, and stores
+/// the second fault's 13 words in SHARED[0..13], its label << 8 | length in SHARED[13]
+/// and its badge in SHARED[14].
+extern "C" fn child_linux_fault_handler(
+    fault_ep: u64,
+    _: u64,
+    _: u64,
+    _: u64,
+    _: u64,
+    buffer: u64,
+    done: u64,
+    park_ep: u64,
+) -> ! {
+    let (badge, info, mrs) = syscall::recv(fault_ep, Blocking::Block);
+    let first_ok = badge == FAULT_BADGE
+        && info.label() == FaultType::UnknownSyscall as u64
+        && info.length() == 13
+        && mrs == [0x10, 0x11, 0x12, 0x13]
+        && read_buffer_mr(buffer, 7) == (-1i64) as u64
+        && read_buffer_mr(buffer, 12) == LINUX_GETPID;
+    set_shared(15, if first_ok { 1 } else { 2 });
+    let fault_ip = read_buffer_mr(buffer, 8);
+    let spsr = read_buffer_mr(buffer, 11);
+    for index in 4..8 {
+        write_buffer_mr(buffer, index, 0xa0 + index as u64);
+    }
+    write_buffer_mr(buffer, 8, fault_ip + 4);
+    write_buffer_mr(buffer, 9, RESUME_SP);
+    write_buffer_mr(buffer, 10, RESUME_LR);
+    write_buffer_mr(buffer, 11, spsr | RESUME_FLAGS);
+    write_buffer_mr(buffer, 12, 0);
+    let (badge, info, mrs) = syscall::reply_recv(
+        fault_ep,
+        MessageInfo::new(0, 0, 0, 13),
+        [0xa0, 0xa1, 0xa2, 0xa3],
+    );
+    for (index, word) in mrs.iter().enumerate() {
+        set_shared(index, *word);
+    }
+    for index in 4..13 {
+        set_shared(index, read_buffer_mr(buffer, index));
+    }
+    set_shared(13, info.label() << 8 | info.length() as u64);
+    set_shared(14, badge);
+    signal(done);
+    park(park_ep)
+}
+
+fn faults_linux_syscall_waiting_handler_reply_recv_restores_registers(
+    ctx: &mut Ctx,
+) -> Result<(), String> {
+    let endpoints = endpoints(ctx)?;
+    let handler = ctx.rust_child(
+        child_linux_fault_handler,
+        [endpoints.fault, 0, 0, 0, 0],
+        ROOT_PRIORITY,
+        0,
+    )?;
+    // Let the handler reach its Recv, so the fault finds it waiting.
+    for _ in 0..5 {
+        syscall::yield_now();
+    }
+    let mut thread = Thread::new(kt_linux_twice_child as *const () as u64);
+    thread.fault_ep = endpoints.fault_send;
+    thread.start = Start::Later;
+    let spawned = ctx.spawn(&thread)?;
+    let tcb = Cap::<Tcb>::from_bits(spawned.tcb);
+    let flags = sel(tcb.tcb_set_flags(0, tcb_flag::LINUX_SYSCALL), "SetFlags")?;
+    if flags & tcb_flag::LINUX_SYSCALL == 0 {
+        // A kernel without this project's extension (seL4 16.0.0): nothing to check.
+        return Ok(());
+    }
+    sel(tcb.tcb_resume(), "Resume")?;
+    wait_done(&handler)?;
+    ensure!(shared(15) == 1, "the first fault's message was wrong");
+    for index in 0..8 {
+        let expected = 0xa0 + index as u64;
+        ensure!(
+            shared(index) == expected,
+            "resumed x{index} = {:#x}, expected {expected:#x}",
+            shared(index)
+        );
+    }
+    let second_svc = kt_linux_twice_svc as *const () as u64 + 4;
+    ensure!(
+        shared(8) == second_svc,
+        "resumed at {:#x}, expected {second_svc:#x}",
+        shared(8)
+    );
+    ensure!(shared(9) == RESUME_SP, "resumed SP {:#x}", shared(9));
+    ensure!(shared(10) == RESUME_LR, "resumed LR {:#x}", shared(10));
+    ensure!(
+        shared(11) & 0xf000_001f == RESUME_FLAGS,
+        "resumed SPSR {:#x}: flags or mode not as replied",
+        shared(11)
+    );
+    ensure!(
+        shared(12) == LINUX_GETPID,
+        "second fault's Syscall word {:#x}",
+        shared(12)
+    );
+    ensure!(
+        shared(13) == (FaultType::UnknownSyscall as u64) << 8 | 13,
+        "second fault label/length word {:#x}",
+        shared(13)
+    );
+    ensure!(
+        shared(14) == FAULT_BADGE,
+        "second fault badge {:#x}",
+        shared(14)
     );
     Ok(())
 }

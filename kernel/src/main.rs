@@ -8,6 +8,7 @@
 
 mod arch;
 mod boot;
+mod fastpath;
 mod fault;
 mod interrupt;
 mod invocation;

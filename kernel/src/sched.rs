@@ -4,6 +4,12 @@
 //! registers). Follows seL4's non-MCS scheduler: the running thread is off the queues;
 //! `action` says whether to resume it, switch to a woken thread or choose anew.
 //!
+//! FP/SIMD registers switch lazily: they keep the state of the last thread that used
+//! them (`fpu_owner`), and any other thread runs with user FP/SIMD access trapped; its
+//! first FP/SIMD instruction traps to [`take_fpu`], which saves the owner's state and
+//! loads the thread's. Threads that never touch FP/SIMD (servers, fault handlers,
+//! most IPC partners) thus cost nothing to switch to.
+//!
 //! When no thread is runnable the kernel idles in [`schedule`], waiting for interrupts
 //! (seL4's idle thread, run in the kernel: it needs no registers of its own).
 
@@ -11,7 +17,6 @@ use crate::arch::user_context::UserRegisters;
 use crate::arch::{cpu, fpu, mmu};
 use crate::object::tcb::{thread, ThreadState};
 use core::cell::UnsafeCell;
-use kernel_core::Cap;
 
 /// Priorities 0..=255.
 const PRIORITIES: usize = 256;
@@ -40,6 +45,8 @@ struct SchedulerState {
     installed_root: u64,
     /// The thread whose FP/SIMD state is in the CPU registers (0: nobody's).
     fpu_owner: u64,
+    /// What CPACR_EL1 allows EL0 now (mirrored so it is written only on change).
+    user_fp_access: cpu::UserFpAccess,
     queues: [Queue; PRIORITIES],
     /// Bit `p % 64` of `bitmap[p / 64]`: queue `p` is non-empty; bit `i` of `top`:
     /// `bitmap[i]` is non-zero.
@@ -56,6 +63,7 @@ static SCHEDULER: SchedulerCell = SchedulerCell(UnsafeCell::new(SchedulerState {
     action: Action::ResumeCurrent,
     installed_root: 0,
     fpu_owner: 0,
+    user_fp_access: cpu::UserFpAccess::Trapped,
     queues: [Queue { head: 0, tail: 0 }; PRIORITIES],
     top: 0,
     bitmap: [0; PRIORITIES / 64],
@@ -177,7 +185,10 @@ fn choose_new() {
     switch_to_thread(head);
 }
 
-fn is_highest_priority(priority: u8) -> bool {
+/// Whether no queued thread has a higher priority than `priority` (seL4's
+/// `isHighestPrio`): a thread of that priority would be chosen over all of them.
+#[inline(always)]
+pub fn is_highest_priority(priority: u8) -> bool {
     let scheduler = state();
     if scheduler.top == 0 {
         return true;
@@ -200,34 +211,75 @@ fn idle() {
 
 /// Installs the address space named by the thread's VSpace slot; false if it has none.
 fn install_vspace(tcb: u64) -> bool {
-    let scheduler = state();
-    let cap = crate::object::tcb::tcb_slot_cap(tcb, crate::object::tcb::tcb_slot::VSPACE_ROOT);
-    let Cap::VSpace {
-        ptr,
-        asid: Some(asid),
-    } = cap
-    else {
-        return false;
-    };
-    let root = ptr | u64::from(asid) << 48;
-    if scheduler.installed_root != root {
-        mmu::activate_user_space(ptr, asid);
-        scheduler.installed_root = root;
+    match crate::fastpath::vspace_root(tcb) {
+        Some(root) => {
+            install_root(root);
+            true
+        }
+        None => false,
     }
-    true
 }
 
-/// Gives the FP/SIMD registers to `tcb`, saving the previous owner's.
+/// Makes `root` (a VSpace address | ASID << 48) the user address space, unless it
+/// already is: threads of one address space switch without touching TTBR0.
+#[inline(always)]
+fn install_root(root: u64) {
+    let scheduler = state();
+    if scheduler.installed_root != root {
+        let asid = (root >> 48) as u16;
+        mmu::activate_user_space(root & ((1 << 48) - 1), asid);
+        scheduler.installed_root = root;
+    }
+}
+
+/// Lets `tcb` use FP/SIMD without trapping if the registers hold its state, and traps
+/// its first use otherwise (see the module documentation).
+#[inline(always)]
 fn switch_fpu(tcb: u64) {
     let scheduler = state();
-    if scheduler.fpu_owner == tcb {
-        return;
+    let access = if scheduler.fpu_owner == tcb {
+        cpu::UserFpAccess::Enabled
+    } else {
+        cpu::UserFpAccess::Trapped
+    };
+    if scheduler.user_fp_access != access {
+        cpu::set_user_fp_access(access);
+        scheduler.user_fp_access = access;
     }
-    if scheduler.fpu_owner != 0 {
-        fpu::save(&mut thread(scheduler.fpu_owner).fp_state);
+}
+
+/// The current thread `tcb` used FP/SIMD while trapped: saves the registers for their
+/// owner, loads `tcb`'s state and lets it continue (it re-executes the instruction).
+pub fn take_fpu(tcb: u64) {
+    let scheduler = state();
+    if scheduler.fpu_owner != tcb {
+        if scheduler.fpu_owner != 0 {
+            fpu::save(&mut thread(scheduler.fpu_owner).fp_state);
+        }
+        fpu::restore(&thread(tcb).fp_state);
+        scheduler.fpu_owner = tcb;
     }
-    fpu::restore(&thread(tcb).fp_state);
-    scheduler.fpu_owner = tcb;
+    switch_fpu(tcb);
+}
+
+/// Whether the scheduler will resume the current thread unless told otherwise: the
+/// state at every kernel entry, which the fastpath checks before acting for it.
+#[inline(always)]
+pub fn resumes_current() -> bool {
+    state().action == Action::ResumeCurrent
+}
+
+/// The fastpath's switch: `tcb`, runnable and not queued, whose priority the fastpath
+/// found to be the highest runnable while the current thread has just blocked, becomes
+/// current on address space `vspace_root` (from its VSpace slot). The scheduler's own
+/// choice would be the same thread (see `choose`), so the queues are left alone. Returns
+/// its registers.
+#[inline(always)]
+pub fn switch_to_partner(tcb: u64, vspace_root: u64) -> *mut UserRegisters {
+    state().current = tcb;
+    install_root(vspace_root);
+    switch_fpu(tcb);
+    &raw mut thread(tcb).registers
 }
 
 /// Forgets the scheduler's references to a suspended TCB about to be destroyed: its

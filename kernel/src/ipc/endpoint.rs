@@ -191,7 +191,30 @@ pub fn transfer(sender: u64, endpoint: u64, badge: u64, can_grant: bool, receive
     message::set_received(receiver, info, badge);
 }
 
+/// The first queued receiver, if receivers are waiting (for the fastpath).
+#[inline(always)]
+pub fn first_receiver(endpoint: u64) -> Option<u64> {
+    let object = endpoint_at(endpoint);
+    (object.state() == State::Receive).then_some(object.head)
+}
+
+/// Whether senders are queued (a Recv would take one at once).
+#[inline(always)]
+pub fn has_senders(endpoint: u64) -> bool {
+    endpoint_at(endpoint).state() == State::Send
+}
+
+/// Queues `receiver` as `receive` does when no sender waits (for the fastpath, which has
+/// checked that no sender is queued and set the thread's blocking state itself).
+#[inline(always)]
+pub fn append_receiver(endpoint: u64, receiver: u64) {
+    let mut queue = endpoint_at(endpoint).queue();
+    queue.append(receiver);
+    endpoint_at(endpoint).set(queue, State::Receive);
+}
+
 /// Takes a blocked thread off the endpoint's queue (part of `cancel_ipc`).
+#[inline(always)]
 pub fn remove_waiter(endpoint: u64, tcb: u64) {
     let object = endpoint_at(endpoint);
     let state = object.state();

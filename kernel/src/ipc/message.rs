@@ -36,6 +36,25 @@ fn set_buffer_word(buffer: u64, offset: u64, value: u64) {
     unsafe { object_pointer::<u64>(buffer + offset).write_volatile(value) }
 }
 
+/// Message register `index` (4..120) in the IPC buffer at `buffer` (0 past the end).
+#[inline(always)]
+pub fn buffer_mr(buffer: u64, index: usize) -> u64 {
+    if index < MSG_MAX_LENGTH {
+        buffer_word(buffer, BUFFER_MSG + 8 * index as u64)
+    } else {
+        0
+    }
+}
+
+/// Sets message register `index` (4..120) in the IPC buffer at `buffer`, which must be
+/// writable (nothing happens past the end).
+#[inline(always)]
+pub fn set_buffer_mr(buffer: u64, index: usize, value: u64) {
+    if index < MSG_MAX_LENGTH {
+        set_buffer_word(buffer, BUFFER_MSG + 8 * index as u64, value);
+    }
+}
+
 /// The thread's MessageInfo (x1), its length clamped to 120 as seL4 does.
 pub fn message_info(tcb: u64) -> MessageInfo {
     let info = MessageInfo(thread(tcb).registers.x[1]);

@@ -159,13 +159,22 @@ pub unsafe fn tcb_at(tcb_object: u64) -> &'static mut Tcb {
 /// scheduler, all of which name live TCB objects, and never keep the reference across a
 /// call that may touch the same TCB (the kernel is single-threaded, so that is the only
 /// way two references could overlap).
+#[inline(always)]
 pub fn thread(tcb_object: u64) -> &'static mut Tcb {
     if tcb_object == 0 || !tcb_object.is_multiple_of(1 << sel4::TCB_BITS) {
-        crate::kernel_panic!("bad TCB address {tcb_object:#x}");
+        bad_tcb_address(tcb_object);
     }
     // SAFETY: non-zero and aligned (checked); live by the callers' contract above, and
     // not aliased because no caller holds a reference across another access.
     unsafe { tcb_at(tcb_object) }
+}
+
+/// Halts on a TCB address that cannot be one (a kernel bug); kept out of line so the
+/// check in the hot accessors stays two instructions.
+#[cold]
+#[inline(never)]
+fn bad_tcb_address(tcb_object: u64) -> ! {
+    crate::kernel_panic!("bad TCB address {tcb_object:#x}");
 }
 
 /// Slot `index` (a [`tcb_slot`] constant) of the TCB object at `tcb_object`.
@@ -174,10 +183,11 @@ pub fn tcb_slot_pointer(tcb_object: u64, index: u64) -> *mut Slot {
 }
 
 /// The address of slot `index` of the TCB object at `tcb_object`.
+#[inline(always)]
 pub fn tcb_slot_address(tcb_object: u64, index: u64) -> SlotAddr {
     match SlotAddr::new(tcb_object + (index << sel4::SLOT_BITS)) {
         Some(slot) => slot,
-        None => crate::kernel_panic!("bad TCB address {tcb_object:#x}"),
+        None => bad_tcb_address(tcb_object),
     }
 }
 

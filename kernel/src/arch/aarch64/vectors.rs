@@ -153,12 +153,16 @@ pub enum UserException {
     InstructionAbort { address: u64, status: u64 },
     /// Data abort (`status` is the whole ESR).
     DataAbort { address: u64, status: u64 },
+    /// An FP/SIMD instruction while user access to those registers is trapped (the
+    /// kernel's lazy FP/SIMD switching).
+    FpAccessTrapped,
     /// Anything else: undefined instruction, alignment, breakpoint, ... (`syndrome` is
     /// the whole ESR).
     Other { syndrome: u64 },
 }
 
 const EC_SVC64: u64 = 0x15;
+const EC_FP_ACCESS: u64 = 0x07;
 /// The ESR of an instruction abort from EL0 on a level-0 translation fault: what a
 /// thread without an address space takes on its first instruction.
 pub const TRANSLATION_FAULT_LEVEL_0: u64 =
@@ -167,11 +171,13 @@ const EC_INSTRUCTION_ABORT_LOWER: u64 = 0x20;
 const EC_DATA_ABORT_LOWER: u64 = 0x24;
 
 /// Decodes ESR_EL1/FAR_EL1 for the exception just taken from EL0.
+#[inline(always)]
 pub fn current_user_exception() -> UserException {
     let syndrome = esr_el1::read();
     let class = (syndrome >> 26) & 0x3f;
     match class {
         EC_SVC64 => UserException::SystemCall,
+        EC_FP_ACCESS => UserException::FpAccessTrapped,
         EC_INSTRUCTION_ABORT_LOWER => UserException::InstructionAbort {
             address: far_el1::read(),
             status: syndrome,
