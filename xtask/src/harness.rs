@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::images::{build_image, ImageSpec, LogLevel};
+use crate::images::{build_image_with_archive, ImageSpec, LogLevel};
 use crate::qemu::{self, Console, Debugger, Ending, LineVerdict, Timing};
 use crate::results::{Case, Suite};
 use crate::workspace::Workspace;
@@ -19,7 +19,23 @@ pub struct SystemTest {
     pub timeout: Duration,
     /// Each must appear within some console line.
     pub expected: &'static [&'static str],
+    /// For the Linux process server: the first process to run (the image then embeds
+    /// the standard boot archive, see `rootfs::standard_archive`).
+    pub linux: Option<LinuxBoot>,
 }
+
+/// The first Linux process of a system test.
+#[derive(Debug, Clone, Copy)]
+pub struct LinuxBoot {
+    /// argv (argv[0] is the path in the archive).
+    pub arguments: &'static [&'static str],
+    pub environment: &'static [&'static str],
+    /// Process-server options (`svc-rewrite`, `log=debug`).
+    pub options: &'static [&'static str],
+}
+
+/// The line the root task prints when the first process exits with status 0.
+pub const INIT_EXITED_OK: &str = "sel4-linux: init exited with status 0";
 
 /// Every system test, run in this order. Add a row to add a test.
 pub const SYSTEM_TESTS: &[SystemTest] = &[
@@ -28,6 +44,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         root_task_package: "root-task",
         timeout: Duration::from_secs(60),
         expected: &["bootinfo check: ok"],
+        linux: None,
     },
     // The seL4 16.0.0 object model, one TEST_PASS/TEST_FAIL line per case.
     SystemTest {
@@ -35,6 +52,32 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         root_task_package: "kernel-tests",
         timeout: Duration::from_secs(180),
         expected: &["TEST_SUMMARY"],
+        linux: None,
+    },
+    // The process server: basic.c checks argv/envp/auxv, memory, files, time, fork.
+    SystemTest {
+        name: "linux",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(180),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/basic", "alpha", "two words"],
+            environment: &["BASIC_EXPECT_ARGS=1", "HOME=/"],
+            options: &[],
+        }),
+    },
+    // The same through the fallback for kernels without LINUX_SYSCALL (real seL4):
+    // `svc #0` rewritten to `udf` at load time, served as UserException.
+    SystemTest {
+        name: "linux-svc-rewrite",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(180),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/basic", "alpha", "two words"],
+            environment: &["BASIC_EXPECT_ARGS=1", "HOME=/"],
+            options: &["svc-rewrite"],
+        }),
     },
 ];
 
@@ -205,13 +248,39 @@ pub fn run_system_test(
     echo: Echo,
 ) -> Result<Suite> {
     let mut suite = Suite::new(test.name);
-    let image = match build_image(
+    let archive = match test.linux {
+        None => None,
+        Some(boot) => {
+            let owned = |items: &[&str]| items.iter().map(|item| (*item).to_owned()).collect();
+            match crate::rootfs::standard_archive(
+                &workspace.root,
+                test.name,
+                None,
+                Vec::new(),
+                owned(boot.arguments),
+                owned(boot.environment),
+                owned(boot.options),
+            ) {
+                Ok(path) => Some(path),
+                Err(error) => {
+                    eprintln!("{error}");
+                    suite.cases.push(Case::fail(
+                        "build",
+                        error.lines().next().unwrap_or_default(),
+                    ));
+                    return Ok(suite);
+                }
+            }
+        }
+    };
+    let image = match build_image_with_archive(
         workspace,
         &ImageSpec {
             name: test.name,
             root_task_package: test.root_task_package,
             kernel_log,
         },
+        archive.as_deref(),
     ) {
         Ok(image) => image,
         Err(error) => {
@@ -301,6 +370,7 @@ mod tests {
         root_task_package: "root-task",
         timeout: Duration::from_secs(60),
         expected: &["bootinfo check: ok", "untyped: "],
+        linux: None,
     };
 
     #[test]

@@ -85,6 +85,19 @@ pub struct Image {
 /// # Errors
 /// Fails with cargo's diagnostics if any build fails, or if the image cannot be copied.
 pub fn build_image(workspace: &Workspace, spec: &ImageSpec<'_>) -> Result<Image> {
+    build_image_with_archive(workspace, spec, None)
+}
+
+/// [`build_image`], with the root task embedding the boot archive at `archive` (a newc
+/// cpio, see `rootfs.rs`) through `ROOT_TASK_CPIO`; `None` embeds an empty one.
+///
+/// # Errors
+/// As [`build_image`].
+pub fn build_image_with_archive(
+    workspace: &Workspace,
+    spec: &ImageSpec<'_>,
+    archive: Option<&std::path::Path>,
+) -> Result<Image> {
     let mut kernel_environment = Vec::new();
     if let Some(level) = spec.kernel_log {
         kernel_environment.push(("SEL4_KERNEL_LOG", OsString::from(level.as_str())));
@@ -108,7 +121,10 @@ pub fn build_image(workspace: &Workspace, spec: &ImageSpec<'_>) -> Result<Image>
         &BinaryBuild {
             package: spec.root_task_package,
             target: ROOT_TASK_TARGET,
-            environment: Vec::new(),
+            environment: vec![(
+                "ROOT_TASK_CPIO",
+                archive.map_or_else(OsString::new, |path| path.as_os_str().to_owned()),
+            )],
         },
     )?;
 

@@ -12,6 +12,7 @@ mod lint;
 mod programs;
 mod qemu;
 mod results;
+mod rootfs;
 mod setup;
 mod vdso;
 mod workspace;
@@ -34,7 +35,10 @@ commands:
         build the default image and boot it on this terminal (Ctrl-A X quits QEMU)
         --gdb             QEMU waits for gdb on :1234; prints the gdb-multiarch command
         --kernel-log L    kernel log level: off, error, warn, info, debug, trace
-        --root, PROGRAM   not supported yet
+        --root DIR        DIR's tree becomes the file system (default: rootfs/)
+        PROGRAM [ARGS]    run PROGRAM as the first process: a host file (copied in as
+                          /bin/<name>) or a path in the tree; exits with its status
+                          (128+signal if killed). Without it, the tree's /init runs.
   test [--host-only | --system-only] [--kernel-log LEVEL] [--verbose] [FILTER]
         host unit tests and QEMU system tests; ends with `N passed, N failed`
         FILTER            host results whose full name contains it; system tests whose
@@ -293,32 +297,57 @@ fn dispatch(command: Command) -> Result<ExitCode> {
     }
 }
 
-/// `cargo xtask run`: build the default image and hand the terminal to QEMU.
+/// `cargo xtask run`: build the default image with the boot archive (the tree, the
+/// vDSO, the test programs, PROGRAM) and boot it on this terminal; exits with the first
+/// process's status, read from the root task's `init exited` line.
 fn run(options: RunOptions) -> Result<ExitCode> {
-    if let Some(directory) = &options.root_directory {
-        return Err(Error::NotSupported(format!(
-            "--root {} (a root file system for programs comes with a later issue)",
-            directory.display()
-        )));
-    }
-    if let Some(program) = options.program.first() {
-        return Err(Error::NotSupported(format!(
-            "running program {program:?} (running programs comes with a later issue)"
-        )));
-    }
     let debugger = options.debugger;
     setup::ensure(setup::BUILD_AND_BOOT)?;
     if debugger == Debugger::WaitForGdb {
         setup::ensure(setup::DEBUGGER)?;
     }
     let workspace = Workspace::locate()?;
-    let image = images::build_image(
+    if let Some(directory) = &options.root_directory {
+        if !directory.is_dir() {
+            return Err(Error::Usage(format!(
+                "--root {}: not a directory",
+                directory.display()
+            )));
+        }
+    }
+    let tree = options
+        .root_directory
+        .clone()
+        .unwrap_or_else(|| workspace.root.join("rootfs"));
+    let programs = workspace.root.join("target").join("programs");
+    let in_tree = |path: &str| {
+        let relative = path.trim_start_matches('/');
+        path.starts_with('/')
+            && (tree.join(relative).exists()
+                || matches!(relative, "init" | "vdso.so")
+                || relative
+                    .strip_prefix("bin/")
+                    .is_some_and(|name| programs.join(name).is_file()))
+    };
+    let (extra, arguments) = run_program(&options.program, in_tree)?;
+    let archive = rootfs::standard_archive(
+        &workspace.root,
+        DEFAULT_ROOT_TASK,
+        options.root_directory.as_deref(),
+        extra,
+        arguments,
+        Vec::new(),
+        Vec::new(),
+    )
+    .map_err(Error::Failed)?;
+    let image = images::build_image_with_archive(
         &workspace,
         &ImageSpec {
             name: DEFAULT_ROOT_TASK,
             root_task_package: DEFAULT_ROOT_TASK,
             kernel_log: options.kernel_log,
         },
+        Some(&archive),
     )?;
     let configuration = qemu::load_config(&workspace)?;
     let boot = qemu::boot_arguments(
@@ -335,7 +364,88 @@ fn run(options: RunOptions) -> Result<ExitCode> {
         println!("  {}", gdb_command(&image));
     }
     println!("qemu (Ctrl-A X quits)");
-    Err(qemu::exec_interactive(&configuration, &boot))
+    if debugger == Debugger::WaitForGdb {
+        // Under a debugger QEMU owns the terminal outright; no status is collected.
+        return Err(qemu::exec_interactive(&configuration, &boot));
+    }
+    run_and_report(&configuration, &boot)
+}
+
+/// The files and argv for `run -- PROGRAM ARGS`: an absolute path the archive will hold
+/// (`in_tree`) names that file; otherwise a host file is copied in as `/bin/<name>`.
+fn run_program(
+    program: &[String],
+    in_tree: impl Fn(&str) -> bool,
+) -> Result<(rootfs::ExtraFiles, Vec<String>)> {
+    let Some((first, rest)) = program.split_first() else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let host = PathBuf::from(first);
+    let mut arguments = Vec::with_capacity(program.len());
+    let mut extra = Vec::new();
+    if !in_tree(first) && host.is_file() {
+        let name = host
+            .file_name()
+            .and_then(|name| name.to_str())
+            .ok_or_else(|| Error::Usage(format!("{first}: no usable file name")))?;
+        let guest = format!("/bin/{name}");
+        extra.push((guest.clone(), host.clone()));
+        arguments.push(guest);
+    } else {
+        if !first.starts_with('/') {
+            return Err(Error::NotSupported(format!(
+                "{first}: no such host file, and relative paths in the tree are not resolved (give /path)"
+            )));
+        }
+        arguments.push(first.clone());
+    }
+    arguments.extend(rest.iter().cloned());
+    Ok((extra, arguments))
+}
+
+/// Runs QEMU with the terminal as its console, copying its output through and exiting
+/// with the status in the root task's `sel4-linux: init exited with status N` line (1 if
+/// QEMU ends without one).
+fn run_and_report(configuration: &[String], boot: &[String]) -> Result<ExitCode> {
+    use std::io::{Read, Write};
+    let mut child = std::process::Command::new(qemu::QEMU_PROGRAM)
+        .args(configuration)
+        .args(boot)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|error| Error::io(format!("starting {}", qemu::QEMU_PROGRAM), error))?;
+    let mut status = None;
+    if let Some(mut output) = child.stdout.take() {
+        let mut terminal = std::io::stdout();
+        let mut line = Vec::new();
+        let mut buffer = [0u8; 4096];
+        loop {
+            let count = match output.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(count) => count,
+            };
+            let _ = terminal.write_all(&buffer[..count]);
+            let _ = terminal.flush();
+            for byte in &buffer[..count] {
+                if *byte == b'\n' {
+                    if let Some(code) = init_exit_status(&String::from_utf8_lossy(&line)) {
+                        status = Some(code);
+                    }
+                    line.clear();
+                } else if line.len() < 4096 {
+                    line.push(*byte);
+                }
+            }
+        }
+    }
+    let _ = child.wait();
+    Ok(ExitCode::from(status.unwrap_or(1)))
+}
+
+/// The status in a `sel4-linux: init exited with status N` line.
+fn init_exit_status(line: &str) -> Option<u8> {
+    let rest = line.split("sel4-linux: init exited with status ").nth(1)?;
+    rest.trim().parse().ok()
 }
 
 /// The gdb-multiarch command line that attaches with every component's symbols.
@@ -510,6 +620,47 @@ mod tests {
         );
         assert!(parse(&arguments("clippy --fix")).is_err());
         assert_eq!(parse(&arguments("bench")), Ok(Command::Bench));
+    }
+
+    #[test]
+    fn the_init_exit_line_gives_the_status() {
+        assert_eq!(
+            init_exit_status("sel4-linux: init exited with status 0\r"),
+            Some(0)
+        );
+        assert_eq!(
+            init_exit_status("x sel4-linux: init exited with status 139"),
+            Some(139)
+        );
+        assert_eq!(
+            init_exit_status("sel4-linux: init exited with status 300"),
+            None
+        );
+        assert_eq!(init_exit_status("init exited"), None);
+    }
+
+    #[test]
+    fn run_programs_from_the_host_or_the_tree() {
+        let nothing_in_tree = |_: &str| false;
+        let (extra, argv) = run_program(&arguments("/bin/basic x y"), nothing_in_tree).unwrap();
+        assert!(extra.is_empty());
+        assert_eq!(argv, ["/bin/basic", "x", "y"]);
+        let host = std::env::current_exe().unwrap();
+        let name = host.file_name().unwrap().to_str().unwrap().to_owned();
+        let (extra, argv) = run_program(&[host.display().to_string()], nothing_in_tree).unwrap();
+        assert_eq!(extra, [(format!("/bin/{name}"), host.clone())]);
+        assert_eq!(argv, [format!("/bin/{name}")]);
+        // A path the archive holds wins over a host file of the same name.
+        let host_path = host.display().to_string();
+        let (extra, argv) =
+            run_program(std::slice::from_ref(&host_path), |path| path == host_path).unwrap();
+        assert!(extra.is_empty());
+        assert_eq!(argv, [host_path]);
+        assert!(run_program(&arguments("relative/path"), nothing_in_tree).is_err());
+        assert_eq!(
+            run_program(&[], nothing_in_tree).unwrap(),
+            (Vec::new(), Vec::new())
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 extern crate alloc;
 
+pub mod boot_config;
 pub mod cpio;
 pub mod elf_plan;
 pub mod errno;
@@ -14,6 +15,7 @@ pub mod initial_stack;
 pub mod permissions;
 pub mod process;
 pub mod signal;
+pub mod svc_rewrite;
 pub mod syscall_number;
 pub mod tty;
 pub mod vma;

@@ -15,7 +15,7 @@
 
 mod console;
 mod entry;
-mod heap;
+pub mod heap;
 mod panic;
 
 pub use console::{debug_print_str, DebugConsole, DebugLogger};

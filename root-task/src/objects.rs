@@ -1,0 +1,308 @@
+//! Kernel objects for the process server: one allocator over the CSpace, the untyped pool
+//! and the frame table, with free lists so that the objects and slots of exited processes
+//! are reused rather than retyped again.
+//!
+//! Reuse rules: a frame goes back zeroed (its window mapping stays); a page table goes
+//! back unmapped (the kernel zeroes it on unmap); a VSpace goes back empty but keeps its
+//! ASID; a TCB goes back suspended; a process CNode goes back empty.
+
+use crate::cspace::{CSpace, CopyError, SlotError, SLOT_DEPTH};
+use crate::frames::{FrameId, FrameTable};
+use crate::untyped::UntypedPool;
+use alloc::vec::Vec;
+use sel4::cap_type::{AsidPool, CNode, Granule, PageTable, Tcb, VSpace};
+use sel4::{init_cap, CPtr, Cap, CapRights, ObjectType, VmAttributes};
+
+/// Why an object could not be allocated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllocError {
+    /// No slot or no untyped memory left.
+    OutOfMemory,
+    /// The kernel refused an invocation (a server bug or an unexpected kernel).
+    Kernel(sel4::Error),
+}
+
+impl From<SlotError> for AllocError {
+    fn from(_: SlotError) -> Self {
+        AllocError::OutOfMemory
+    }
+}
+
+impl From<CopyError> for AllocError {
+    fn from(error: CopyError) -> Self {
+        match error {
+            CopyError::Slot(_) => AllocError::OutOfMemory,
+            CopyError::Kernel(error) => AllocError::Kernel(error),
+        }
+    }
+}
+
+impl From<sel4::Error> for AllocError {
+    fn from(error: sel4::Error) -> Self {
+        match error {
+            sel4::Error::NotEnoughMemory => AllocError::OutOfMemory,
+            other => AllocError::Kernel(other),
+        }
+    }
+}
+
+/// radix of a process's CNode: two slots, the second holding its fault endpoint.
+pub const PROCESS_CNODE_RADIX: u64 = 1;
+
+/// Frames retyped at once when the free list is empty.
+const FRAME_BATCH: u64 = 64;
+
+/// The allocator.
+#[derive(Debug)]
+pub struct Objects {
+    pub cspace: CSpace,
+    pub untyped: UntypedPool,
+    pub frames: FrameTable,
+    /// Page tables of the root task's own VSpace (window and heap); never freed.
+    own_tables: Vec<CPtr>,
+    free_page_tables: Vec<CPtr>,
+    free_vspaces: Vec<CPtr>,
+    free_tcbs: Vec<CPtr>,
+    free_cnodes: Vec<CPtr>,
+}
+
+impl Objects {
+    /// The allocator over a built CSpace.
+    pub fn new(cspace: CSpace, untyped: UntypedPool) -> Objects {
+        Objects {
+            cspace,
+            untyped,
+            frames: FrameTable::new(),
+            own_tables: Vec::new(),
+            free_page_tables: Vec::new(),
+            free_vspaces: Vec::new(),
+            free_tcbs: Vec::new(),
+            free_cnodes: Vec::new(),
+        }
+    }
+
+    /// The root CNode cap.
+    pub fn root(&self) -> Cap<CNode> {
+        self.cspace.root()
+    }
+
+    /// A new object of `object_type` in a fresh slot.
+    ///
+    /// # Errors
+    /// [`AllocError`].
+    pub fn retype_one(
+        &mut self,
+        object_type: ObjectType,
+        size_bits: u64,
+    ) -> Result<CPtr, AllocError> {
+        let slot = self.cspace.allocate(&mut self.untyped)?;
+        let root = self.cspace.root();
+        if let Err(error) = self.untyped.retype(root, object_type, size_bits, slot, 1) {
+            self.cspace.free(slot);
+            return Err(error.into());
+        }
+        Ok(slot)
+    }
+
+    /// A zeroed frame, mapped in the root task's window.
+    ///
+    /// # Errors
+    /// [`AllocError`].
+    pub fn allocate_frame(&mut self) -> Result<FrameId, AllocError> {
+        if let Some(frame) = self.frames.take_free() {
+            return Ok(frame);
+        }
+        let first = self.cspace.allocate_run(FRAME_BATCH, &mut self.untyped)?;
+        let root = self.cspace.root();
+        let count = match self
+            .untyped
+            .retype(root, ObjectType::SmallPage, 0, first, FRAME_BATCH)
+        {
+            Ok(()) => FRAME_BATCH,
+            Err(_) => {
+                // Memory is short: try a single frame.
+                self.untyped
+                    .retype(root, ObjectType::SmallPage, 0, first, 1)?;
+                for slot in first + 1..first + FRAME_BATCH {
+                    self.cspace.free(slot);
+                }
+                1
+            }
+        };
+        for slot in first..first + count {
+            let id = self.frames.register(slot);
+            let address = FrameTable::window_address(id);
+            let mut tables = core::mem::take(&mut self.own_tables);
+            let mapped = self.map(
+                Cap::from_bits(slot),
+                Cap::from_bits(init_cap::INIT_THREAD_VSPACE),
+                address,
+                CapRights::read_write(),
+                VmAttributes(VmAttributes::PAGE_CACHEABLE | VmAttributes::EXECUTE_NEVER),
+                &mut tables,
+            );
+            self.own_tables = tables;
+            mapped?;
+            self.frames.push_free(id);
+        }
+        self.frames.take_free().ok_or(AllocError::OutOfMemory)
+    }
+
+    /// Gives a frame back once nothing maps it (the caller dropped its last reference).
+    pub fn free_frame(&mut self, frame: FrameId) {
+        self.frames.zero(frame);
+        self.frames.push_free(frame);
+    }
+
+    /// Maps `frame_cap` into `vspace` at `vaddr`, creating page tables as needed (their
+    /// caps are appended to `tables`).
+    ///
+    /// # Errors
+    /// [`AllocError`]; `Kernel(DeleteFirst)` if something is already mapped there.
+    pub fn map(
+        &mut self,
+        frame_cap: Cap<Granule>,
+        vspace: Cap<VSpace>,
+        vaddr: u64,
+        rights: CapRights,
+        attributes: VmAttributes,
+        tables: &mut Vec<CPtr>,
+    ) -> Result<(), AllocError> {
+        // At most three missing levels below the VSpace root.
+        for _ in 0..4 {
+            match frame_cap.frame_map(vspace, vaddr, rights, attributes) {
+                Ok(()) => return Ok(()),
+                Err(sel4::Error::FailedLookup) => {
+                    let table = self.allocate_page_table()?;
+                    let page_table: Cap<PageTable> = Cap::from_bits(table);
+                    if let Err(error) = page_table.page_table_map(
+                        vspace,
+                        vaddr,
+                        VmAttributes(VmAttributes::PAGE_CACHEABLE),
+                    ) {
+                        self.free_page_tables.push(table);
+                        return Err(error.into());
+                    }
+                    tables.push(table);
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(AllocError::Kernel(sel4::Error::FailedLookup))
+    }
+
+    fn allocate_page_table(&mut self) -> Result<CPtr, AllocError> {
+        match self.free_page_tables.pop() {
+            Some(table) => Ok(table),
+            None => self.retype_one(ObjectType::PageTable, 0),
+        }
+    }
+
+    /// Unmaps page tables (leaves first, as they were created parents first) for reuse.
+    pub fn free_page_tables(&mut self, tables: Vec<CPtr>) {
+        for table in tables.into_iter().rev() {
+            let page_table: Cap<PageTable> = Cap::from_bits(table);
+            match page_table.page_table_unmap() {
+                Ok(()) => self.free_page_tables.push(table),
+                Err(error) => log::warn!("page table {table:#x} not unmapped: {error:?}"),
+            }
+        }
+    }
+
+    /// An empty VSpace with an ASID.
+    ///
+    /// # Errors
+    /// [`AllocError`].
+    pub fn allocate_vspace(&mut self) -> Result<CPtr, AllocError> {
+        if let Some(vspace) = self.free_vspaces.pop() {
+            return Ok(vspace);
+        }
+        let vspace = self.retype_one(ObjectType::VSpace, 0)?;
+        let pool: Cap<AsidPool> = Cap::from_bits(init_cap::INIT_THREAD_ASID_POOL);
+        if let Err(error) = pool.asid_pool_assign(Cap::from_bits(vspace)) {
+            // Keep the slot's object out of use; it has no ASID.
+            let _ = self.cspace.delete(vspace);
+            return Err(error.into());
+        }
+        Ok(vspace)
+    }
+
+    /// Returns an emptied VSpace (every frame and page table already unmapped).
+    pub fn free_vspace(&mut self, vspace: CPtr) {
+        self.free_vspaces.push(vspace);
+    }
+
+    /// A TCB (suspended, unconfigured or left from a previous thread).
+    ///
+    /// # Errors
+    /// [`AllocError`].
+    pub fn allocate_tcb(&mut self) -> Result<CPtr, AllocError> {
+        match self.free_tcbs.pop() {
+            Some(tcb) => Ok(tcb),
+            None => self.retype_one(ObjectType::Tcb, 0),
+        }
+    }
+
+    /// Suspends a TCB and keeps it for reuse.
+    pub fn free_tcb(&mut self, tcb: CPtr) {
+        let cap: Cap<Tcb> = Cap::from_bits(tcb);
+        match cap.tcb_suspend() {
+            Ok(()) => self.free_tcbs.push(tcb),
+            Err(error) => log::warn!("TCB {tcb:#x} not suspended: {error:?}"),
+        }
+    }
+
+    /// An empty two-slot CNode for a process's CSpace.
+    ///
+    /// # Errors
+    /// [`AllocError`].
+    pub fn allocate_cnode(&mut self) -> Result<CPtr, AllocError> {
+        match self.free_cnodes.pop() {
+            Some(cnode) => Ok(cnode),
+            None => self.retype_one(ObjectType::CNode, PROCESS_CNODE_RADIX),
+        }
+    }
+
+    /// Empties a process CNode and keeps it for reuse.
+    pub fn free_cnode(&mut self, cnode: CPtr) {
+        let cap: Cap<CNode> = Cap::from_bits(cnode);
+        let mut emptied = true;
+        for slot in 0..1u64 << PROCESS_CNODE_RADIX {
+            if let Err(error) = cap.cnode_delete(slot, PROCESS_CNODE_RADIX) {
+                log::warn!("process CNode slot not emptied: {error:?}");
+                emptied = false;
+            }
+        }
+        if emptied {
+            self.free_cnodes.push(cnode);
+        }
+    }
+
+    /// Copies a cap into a new slot of the root task's CSpace.
+    ///
+    /// # Errors
+    /// [`AllocError`].
+    pub fn copy_cap(&mut self, source: CPtr, rights: CapRights) -> Result<CPtr, AllocError> {
+        Ok(self.cspace.copy(source, rights, &mut self.untyped)?)
+    }
+
+    /// Deletes a cap and frees its slot (logging a kernel refusal, which would be a bug).
+    pub fn delete_cap(&mut self, slot: CPtr) {
+        if let Err(error) = self.cspace.delete(slot) {
+            log::warn!("cap {slot:#x} not deleted: {error:?}");
+        }
+    }
+
+    /// One free slot.
+    ///
+    /// # Errors
+    /// [`AllocError::OutOfMemory`].
+    pub fn allocate_slot(&mut self) -> Result<CPtr, AllocError> {
+        Ok(self.cspace.allocate(&mut self.untyped)?)
+    }
+
+    /// Depth for a full cptr in (root, index, depth) arguments.
+    pub const fn slot_depth() -> u64 {
+        SLOT_DEPTH
+    }
+}

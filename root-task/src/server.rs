@@ -1,0 +1,611 @@
+//! The process server: its state and the event loop.
+//!
+//! One endpoint receives every fault of every Linux thread, badged with the thread id.
+//! An UnknownSyscall fault is a system call (x8 = number, x0..x5 = arguments) and goes to
+//! [`crate::linux::dispatch`]; a VMFault is demand paging or a SIGSEGV/SIGBUS; a
+//! UserException is SIGILL/SIGTRAP (or, where `svc` was rewritten, a system call). The
+//! server answers with ReplyRecv, or saves the reply cap (CNodeSaveCaller) of a thread
+//! whose call must wait and answers later: it never blocks on one process.
+
+use crate::address_space::{Access, FileContents, MemoryFault};
+use crate::clock::Clocks;
+use crate::objects::{AllocError, Objects};
+use crate::process::{Description, Pid, Process, Thread, ThreadState, Tid};
+use crate::random::Random;
+use crate::vdso::Vdso;
+use alloc::collections::{BTreeMap, BTreeSet};
+use linux_personality::boot_config::SyscallTrap;
+use linux_personality::fs::inode::Content;
+use linux_personality::fs::{Fs, InodeId, OpenFileTable};
+use linux_personality::process::{ProcessTable, WaitStatus};
+use linux_personality::signal::{CoreDump, Signal};
+use linux_personality::FileId;
+use sel4::cap_type::{CNode, Tcb};
+use sel4::{
+    init_cap, tcb_flag, unknown_syscall, user_exception, vm_fault, CPtr, Cap, CapRights, FaultType,
+    MessageInfo, ObjectType, UserContext,
+};
+
+/// Priority of Linux threads (the server runs at 255, so it preempts them).
+const PROCESS_PRIORITY: u64 = 100;
+/// The fault endpoint's slot in a thread's CNode.
+const FAULT_ENDPOINT_SLOT: u64 = 1;
+/// ESR exception classes of a UserException.
+const EC_UNKNOWN: u64 = 0x00;
+const EC_BRK: u64 = 0x3c;
+
+/// How system calls reach the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrapMode {
+    /// The kernel's LINUX_SYSCALL flag: every `svc` is an UnknownSyscall fault.
+    Flag,
+    /// `svc #0` rewritten to `udf` at load time: a UserException per system call.
+    Rewrite,
+}
+
+/// The whole server state.
+pub struct Server {
+    pub objects: Objects,
+    pub fs: Fs,
+    pub open_files: OpenFileTable<Description>,
+    pub clocks: Clocks,
+    pub vdso: Option<Vdso>,
+    pub random: Random,
+    pub endpoint: CPtr,
+    pub processes: BTreeMap<Pid, Process>,
+    pub threads: BTreeMap<Tid, Thread>,
+    pub table: ProcessTable,
+    pub trap: TrapMode,
+    pub init_pid: Pid,
+    /// Syscall numbers already reported as unimplemented.
+    pub warned: BTreeSet<u64>,
+}
+
+/// The file system as file-backed pages read it.
+pub struct FsFiles<'a>(pub &'a Fs);
+
+impl FileContents for FsFiles<'_> {
+    fn contents(&self, file: FileId) -> Option<&[u8]> {
+        match self.0.inode(InodeId(file.0)).ok()?.content() {
+            Content::Regular(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+}
+
+/// What the handler decided for the thread that sent the message.
+#[derive(Clone, Copy, Debug)]
+pub enum Answer {
+    /// Reply with these fault-reply words (label 0).
+    Reply { length: usize, words: [u64; 12] },
+    /// Do not reply: the thread is parked (its reply cap saved) or gone.
+    None,
+}
+
+impl Server {
+    /// Creates the fault endpoint.
+    ///
+    /// # Errors
+    /// [`AllocError`].
+    pub fn create_endpoint(objects: &mut Objects) -> Result<CPtr, AllocError> {
+        objects.retype_one(ObjectType::Endpoint, 0)
+    }
+
+    /// Serves forever.
+    pub fn run(&mut self) -> ! {
+        let mut answer = Answer::None;
+        loop {
+            let (badge, info, registers) = match answer {
+                Answer::Reply { length, words } => reply_recv(self.endpoint, length, &words),
+                Answer::None => sel4::syscall::recv(self.endpoint, sel4::syscall::Blocking::Block),
+            };
+            let words = received_words(registers);
+            answer = self.handle(badge as Tid, info, &words);
+        }
+    }
+
+    fn handle(&mut self, tid: Tid, info: MessageInfo, words: &[u64; 13]) -> Answer {
+        if !self.threads.contains_key(&tid) {
+            log::warn!("message from unknown badge {tid}; ignored");
+            return Answer::None;
+        }
+        match FaultType::from_label(info.label()) {
+            Some(FaultType::UnknownSyscall) => self.system_call(tid, words),
+            Some(FaultType::VmFault) => self.memory_fault(tid, words),
+            Some(FaultType::UserException) => self.user_exception(tid, words),
+            _ => {
+                log::warn!(
+                    "thread {tid}: unexpected fault label {}; killed",
+                    info.label()
+                );
+                self.kill_process_of(tid, Signal::SIGKILL);
+                Answer::None
+            }
+        }
+    }
+
+    fn system_call(&mut self, tid: Tid, words: &[u64; 13]) -> Answer {
+        let mut registers = [0u64; 12];
+        registers.copy_from_slice(&words[..12]);
+        let number = words[unknown_syscall::SYSCALL];
+        match crate::linux::dispatch(self, tid, number, &registers) {
+            Some(result) => {
+                registers[0] = result;
+                registers[unknown_syscall::FAULT_IP] =
+                    registers[unknown_syscall::FAULT_IP].wrapping_add(4);
+                Answer::Reply {
+                    length: 12,
+                    words: registers,
+                }
+            }
+            None => Answer::None,
+        }
+    }
+
+    fn memory_fault(&mut self, tid: Tid, words: &[u64; 13]) -> Answer {
+        let address = words[vm_fault::ADDR];
+        let instruction = words[vm_fault::PREFETCH_FAULT] != 0;
+        let status = words[vm_fault::FSR];
+        // ESR ISS bit 6 (WnR) for data aborts.
+        let access = if instruction {
+            Access::Execute
+        } else if status & (1 << 6) != 0 {
+            Access::Write
+        } else {
+            Access::Read
+        };
+        let Some(pid) = self.threads.get(&tid).map(|thread| thread.pid) else {
+            return Answer::None;
+        };
+        let Server {
+            objects,
+            processes,
+            fs,
+            ..
+        } = self;
+        let Some(process) = processes.get_mut(&pid) else {
+            return Answer::None;
+        };
+        match process
+            .space
+            .resolve(objects, &FsFiles(fs), address, access)
+        {
+            Ok(_) => Answer::Reply {
+                length: 0,
+                words: [0; 12],
+            },
+            Err(fault) => {
+                let signal = match fault {
+                    MemoryFault::Segmentation { .. } | MemoryFault::OutOfMemory => Signal::SIGSEGV,
+                    MemoryFault::Bus => Signal::SIGBUS,
+                };
+                log::debug!(
+                    "pid {pid} tid {tid}: {access:?} at {address:#x} (pc {:#x}): {fault:?}",
+                    words[vm_fault::IP]
+                );
+                self.kill_process_of(tid, signal);
+                Answer::None
+            }
+        }
+    }
+
+    fn user_exception(&mut self, tid: Tid, words: &[u64; 13]) -> Answer {
+        let fault_ip = words[user_exception::FAULT_IP];
+        let syndrome = words[user_exception::NUMBER];
+        let class = (syndrome >> 26) & 0x3f;
+        if class == EC_UNKNOWN
+            && self.trap == TrapMode::Rewrite
+            && self.is_rewritten_svc(tid, fault_ip)
+        {
+            return self.rewritten_system_call(tid, words);
+        }
+        let signal = if class == EC_BRK {
+            Signal::SIGTRAP
+        } else {
+            Signal::SIGILL
+        };
+        log::debug!("tid {tid}: user exception ESR {syndrome:#x} at {fault_ip:#x}");
+        self.kill_process_of(tid, signal);
+        Answer::None
+    }
+
+    fn is_rewritten_svc(&mut self, tid: Tid, address: u64) -> bool {
+        let mut instruction = [0u8; 4];
+        let Some(pid) = self.threads.get(&tid).map(|thread| thread.pid) else {
+            return false;
+        };
+        let Server {
+            objects,
+            processes,
+            fs,
+            ..
+        } = self;
+        let Some(process) = processes.get_mut(&pid) else {
+            return false;
+        };
+        let mut memory = crate::user_memory::UserMemory {
+            space: &mut process.space,
+            objects,
+            files: &FsFiles(fs),
+        };
+        memory.read(address, &mut instruction).is_ok()
+            && linux_personality::svc_rewrite::is_rewritten_svc(u32::from_le_bytes(instruction))
+    }
+
+    /// A system call through the `udf` trap: the registers come from ReadRegisters, the
+    /// result goes back with WriteRegisters (a UserException reply sets only pc, sp and
+    /// spsr).
+    fn rewritten_system_call(&mut self, tid: Tid, words: &[u64; 13]) -> Answer {
+        let Some(tcb) = self.threads.get(&tid).map(|thread| thread.tcb) else {
+            return Answer::None;
+        };
+        let tcb: Cap<Tcb> = Cap::from_bits(tcb);
+        let Ok(mut context) = tcb.tcb_read_registers(false) else {
+            self.kill_process_of(tid, Signal::SIGKILL);
+            return Answer::None;
+        };
+        let registers = [
+            context.x0,
+            context.x1,
+            context.x2,
+            context.x3,
+            context.x4,
+            context.x5,
+            context.x6,
+            context.x7,
+            words[user_exception::FAULT_IP],
+            words[user_exception::SP],
+            context.x30,
+            words[user_exception::SPSR],
+        ];
+        match crate::linux::dispatch(self, tid, context.x8, &registers) {
+            Some(result) => {
+                context.x0 = result;
+                context.pc = words[user_exception::FAULT_IP].wrapping_add(4);
+                if tcb.tcb_write_registers(false, &context).is_err() {
+                    self.kill_process_of(tid, Signal::SIGKILL);
+                    return Answer::None;
+                }
+                let mut reply = [0u64; 12];
+                reply[0] = context.pc;
+                reply[1] = words[user_exception::SP];
+                reply[2] = words[user_exception::SPSR];
+                Answer::Reply {
+                    length: user_exception::REPLY_LENGTH,
+                    words: reply,
+                }
+            }
+            None => Answer::None,
+        }
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Threads
+    // ---------------------------------------------------------------------------------
+
+    /// Creates a thread of `pid` with id `tid`, starting with `context` (resumed).
+    ///
+    /// # Errors
+    /// [`AllocError`]; nothing is left allocated.
+    pub fn start_thread(
+        &mut self,
+        pid: Pid,
+        tid: Tid,
+        context: &UserContext,
+    ) -> Result<(), AllocError> {
+        let Some(vspace) = self
+            .processes
+            .get(&pid)
+            .map(|process| process.space.vspace())
+        else {
+            return Err(AllocError::OutOfMemory);
+        };
+        let cnode = self.objects.allocate_cnode()?;
+        let tcb = match self.objects.allocate_tcb() {
+            Ok(tcb) => tcb,
+            Err(error) => {
+                self.objects.free_cnode(cnode);
+                return Err(error);
+            }
+        };
+        if let Err(error) = self.configure_thread(tcb, cnode, vspace, tid, context) {
+            self.objects.free_tcb(tcb);
+            self.objects.free_cnode(cnode);
+            return Err(error);
+        }
+        self.threads.insert(
+            tid,
+            Thread {
+                tid,
+                pid,
+                tcb,
+                cnode,
+                state: ThreadState::Running,
+                clear_child_tid: 0,
+                robust_list: 0,
+                signal_mask: linux_personality::signal::SignalSet::from_bits(0),
+            },
+        );
+        if let Some(process) = self.processes.get_mut(&pid) {
+            process.threads.push(tid);
+        }
+        let tcb: Cap<Tcb> = Cap::from_bits(tcb);
+        tcb.tcb_write_registers(true, context)?;
+        Ok(())
+    }
+
+    fn configure_thread(
+        &mut self,
+        tcb: CPtr,
+        cnode: CPtr,
+        vspace: CPtr,
+        tid: Tid,
+        context: &UserContext,
+    ) -> Result<(), AllocError> {
+        let _ = context;
+        let cnode_cap: Cap<CNode> = Cap::from_bits(cnode);
+        // Send + GrantReply: what seL4 requires of a fault endpoint cap.
+        let rights = CapRights::new(true, false, false, true);
+        cnode_cap.cnode_mint(
+            FAULT_ENDPOINT_SLOT,
+            crate::objects::PROCESS_CNODE_RADIX,
+            self.objects.root(),
+            self.endpoint,
+            Objects::slot_depth(),
+            rights,
+            u64::from(tid),
+        )?;
+        let tcb_cap: Cap<Tcb> = Cap::from_bits(tcb);
+        // The CNode resolves one bit; a 63-bit zero guard makes every cptr a full word.
+        let guard = 64 - crate::objects::PROCESS_CNODE_RADIX;
+        tcb_cap.tcb_set_space(
+            FAULT_ENDPOINT_SLOT,
+            cnode_cap,
+            guard,
+            Cap::from_bits(vspace),
+        )?;
+        let authority: Cap<Tcb> = Cap::from_bits(init_cap::INIT_THREAD_TCB);
+        tcb_cap.tcb_set_sched_params(authority, 0, PROCESS_PRIORITY)?;
+        let wanted = match self.trap {
+            TrapMode::Flag => tcb_flag::LINUX_SYSCALL,
+            TrapMode::Rewrite => 0,
+        };
+        let flags = tcb_cap.tcb_set_flags(tcb_flag::LINUX_SYSCALL, wanted)?;
+        if self.trap == TrapMode::Flag && flags & tcb_flag::LINUX_SYSCALL == 0 {
+            // Decided at boot by probing; a kernel that changes its mind is a bug.
+            log::error!("the kernel dropped the LINUX_SYSCALL flag");
+        }
+        Ok(())
+    }
+
+    /// Removes a thread: its TCB stops and is recycled, a saved reply cap is dropped.
+    pub fn remove_thread(&mut self, tid: Tid) {
+        let Some(thread) = self.threads.remove(&tid) else {
+            return;
+        };
+        log::trace!("thread {} of pid {} removed", thread.tid, thread.pid);
+        if let ThreadState::Parked { reply, .. } = thread.state {
+            self.objects.delete_cap(reply);
+        }
+        self.objects.free_tcb(thread.tcb);
+        self.objects.free_cnode(thread.cnode);
+        if let Some(process) = self.processes.get_mut(&thread.pid) {
+            process.threads.retain(|other| *other != tid);
+        }
+    }
+
+    /// Saves the current caller's reply cap so the thread can be answered later.
+    ///
+    /// # Errors
+    /// [`AllocError`].
+    pub fn park(
+        &mut self,
+        tid: Tid,
+        wait: crate::process::Wait,
+        registers: &[u64; 12],
+    ) -> Result<(), AllocError> {
+        let slot = self.objects.allocate_slot()?;
+        let root = self.objects.root();
+        if let Err(error) = root.cnode_save_caller(slot, Objects::slot_depth()) {
+            self.objects.cspace.free(slot);
+            return Err(error.into());
+        }
+        if let Some(thread) = self.threads.get_mut(&tid) {
+            thread.state = ThreadState::Parked {
+                reply: slot,
+                wait,
+                registers: *registers,
+            };
+        }
+        Ok(())
+    }
+
+    /// Answers a parked thread's system call with `result` (x0), restoring the registers
+    /// saved when it was parked.
+    pub fn unpark(&mut self, tid: Tid, result: u64) {
+        let Some(thread) = self.threads.get_mut(&tid) else {
+            return;
+        };
+        let ThreadState::Parked {
+            reply, registers, ..
+        } = thread.state
+        else {
+            return;
+        };
+        thread.state = ThreadState::Running;
+        let tcb: Cap<Tcb> = Cap::from_bits(thread.tcb);
+        let next = registers[unknown_syscall::FAULT_IP].wrapping_add(4);
+        let (length, words) = match self.trap {
+            TrapMode::Flag => {
+                let mut words = registers;
+                words[0] = result;
+                words[unknown_syscall::FAULT_IP] = next;
+                (12, words)
+            }
+            TrapMode::Rewrite => {
+                // A UserException reply sets only pc, sp and spsr: x0 goes in first.
+                match tcb.tcb_read_registers(false) {
+                    Ok(mut context) => {
+                        context.x0 = result;
+                        context.pc = next;
+                        if let Err(error) = tcb.tcb_write_registers(false, &context) {
+                            log::warn!("tid {tid}: registers not written at wake-up: {error:?}");
+                        }
+                    }
+                    Err(error) => log::warn!("tid {tid}: registers unreadable: {error:?}"),
+                }
+                let mut words = [0u64; 12];
+                words[0] = next;
+                words[1] = registers[unknown_syscall::SP];
+                words[2] = registers[unknown_syscall::SPSR];
+                (user_exception::REPLY_LENGTH, words)
+            }
+        };
+        send_reply(reply, length, &words);
+        self.objects.cspace.free(reply);
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Process exit
+    // ---------------------------------------------------------------------------------
+
+    /// Kills the process of `tid` by `signal` (default action: terminate).
+    pub fn kill_process_of(&mut self, tid: Tid, signal: Signal) {
+        let Some(pid) = self.threads.get(&tid).map(|thread| thread.pid) else {
+            return;
+        };
+        self.exit_process(
+            pid,
+            WaitStatus::Signaled {
+                signal,
+                core: CoreDump::NotDumped,
+            },
+        );
+    }
+
+    /// Ends process `pid` with `status`: threads, descriptors and memory go back to the
+    /// pools, the parent learns of it, and init's exit ends the system.
+    pub fn exit_process(&mut self, pid: Pid, status: WaitStatus) {
+        let Some(mut process) = self.processes.remove(&pid) else {
+            return;
+        };
+        log::debug!("pid {}: exit with {status:?}", process.pid);
+        for tid in core::mem::take(&mut process.threads) {
+            self.remove_thread(tid);
+        }
+        for file in process.files.close_all() {
+            self.release_description(file);
+        }
+        process.space.destroy(&mut self.objects);
+        if pid == self.init_pid {
+            let code = status.shell_status();
+            sel4_root_task::debug_println!("sel4-linux: init exited with status {code}");
+            let (frames, free) = self.objects.frames.counts();
+            log::info!("frames: {frames} retyped, {free} free at exit");
+            loop {
+                sel4::syscall::debug_halt();
+            }
+        }
+        match self.table.exit(pid, status) {
+            Ok(outcome) => {
+                if outcome.notify.is_none() {
+                    let _ = self.table.release(pid);
+                }
+                if let Some((parent, _signal)) = outcome.notify {
+                    crate::linux::process::child_changed(self, parent);
+                }
+                for zombie in outcome.reparented_zombies {
+                    let _ = zombie;
+                    crate::linux::process::child_changed(self, self.init_pid);
+                }
+            }
+            Err(error) => log::warn!("pid {pid}: process table exit: {error}"),
+        }
+    }
+
+    /// Drops one reference to an open file description, closing it at the last.
+    pub fn release_description(&mut self, file: linux_personality::fs::OpenFileId) {
+        if let Some(description) = self.open_files.release(file) {
+            match description {
+                Description::File(open) => linux_personality::fs::ops::close(&mut self.fs, &open),
+            }
+        }
+    }
+
+    /// Reports a failure to start a program on the console (the first process has no
+    /// other way to say why it died) and returns the exit status Linux shells use.
+    pub fn report_exec_failure(path: &[u8], error: &crate::loader::LoadError) -> u8 {
+        let path = core::str::from_utf8(path).unwrap_or("(non-UTF-8 path)");
+        match error {
+            crate::loader::LoadError::Elf(elf) => {
+                sel4_root_task::debug_println!("sel4-linux: {path}: {elf}");
+            }
+            crate::loader::LoadError::Stack(stack) => {
+                sel4_root_task::debug_println!("sel4-linux: {path}: {stack}");
+            }
+            crate::loader::LoadError::Memory(memory) => {
+                sel4_root_task::debug_println!("sel4-linux: {path}: out of memory ({memory:?})");
+            }
+        }
+        126
+    }
+
+    /// Whether the kernel has the LINUX_SYSCALL flag: set it on a scratch TCB and see.
+    pub fn probe_trap(objects: &mut Objects, requested: SyscallTrap) -> TrapMode {
+        if requested == SyscallTrap::Rewrite {
+            return TrapMode::Rewrite;
+        }
+        let Ok(tcb) = objects.allocate_tcb() else {
+            return TrapMode::Rewrite;
+        };
+        let cap: Cap<Tcb> = Cap::from_bits(tcb);
+        let mode = match cap.tcb_set_flags(0, tcb_flag::LINUX_SYSCALL) {
+            Ok(flags) if flags & tcb_flag::LINUX_SYSCALL != 0 => TrapMode::Flag,
+            _ => TrapMode::Rewrite,
+        };
+        let _ = cap.tcb_set_flags(tcb_flag::LINUX_SYSCALL, 0);
+        objects.free_tcb(tcb);
+        mode
+    }
+}
+
+/// The message words of a fault: MR0..MR3 from the registers, the rest from the IPC
+/// buffer.
+fn received_words(registers: [u64; 4]) -> [u64; 13] {
+    let mut words = [0u64; 13];
+    words[..4].copy_from_slice(&registers);
+    sel4::with_ipc_buffer(|buffer| {
+        for (index, word) in words.iter_mut().enumerate().skip(4) {
+            *word = buffer.msg.get(index).copied().unwrap_or(0);
+        }
+    });
+    words
+}
+
+/// ReplyRecv with a fault reply of `length` words (label 0).
+fn reply_recv(endpoint: CPtr, length: usize, words: &[u64; 12]) -> (u64, MessageInfo, [u64; 4]) {
+    let length = length.min(words.len());
+    sel4::with_ipc_buffer(|buffer| {
+        if length > 4 {
+            buffer.msg[4..length].copy_from_slice(&words[4..length]);
+        }
+    });
+    let info = MessageInfo::new(0, 0, 0, length as u64);
+    sel4::syscall::reply_recv(endpoint, info, [words[0], words[1], words[2], words[3]])
+}
+
+/// Answers through a saved reply cap (Send on it), with a fault reply of `length` words.
+fn send_reply(reply: CPtr, length: usize, words: &[u64; 12]) {
+    let length = length.min(words.len());
+    sel4::with_ipc_buffer(|buffer| {
+        if length > 4 {
+            buffer.msg[4..length].copy_from_slice(&words[4..length]);
+        }
+    });
+    sel4::syscall::send(
+        reply,
+        MessageInfo::new(0, 0, 0, length as u64),
+        [words[0], words[1], words[2], words[3]],
+        sel4::syscall::Blocking::NonBlocking,
+    );
+}
