@@ -4,6 +4,7 @@
 mod bench;
 mod cargo;
 mod error;
+mod fuzz;
 mod harness;
 mod host_tests;
 mod images;
@@ -49,6 +50,9 @@ commands:
   setup                 check (and as root, install) the host tools run and test need
   bench                 benchmarks here and on Linux under QEMU icount (instructions per
                         operation); writes target/bench/results.json and results.svg
+  fuzz TARGET [--seconds N]
+                        fuzz one host target (default 60 s); crashes go to target/fuzz/crashes/
+  fuzz --list           list the fuzz targets
   programs-check        build the C test programs and run them under qemu-aarch64-static
                         (Linux semantics), to validate the tests themselves
   vdso                  build target/vdso/vdso.so and check it (fails on any violation)
@@ -80,6 +84,8 @@ enum Command {
     Setup,
     ProgramsCheck,
     Bench,
+    Fuzz { target: String, seconds: u64 },
+    FuzzList,
     Vdso,
     VdsoCheck(PathBuf),
     Help,
@@ -131,6 +137,7 @@ fn parse(arguments: &[String]) -> Result<Command> {
         "clippy" => no_options("clippy", rest).map(|()| Command::Clippy),
         "setup" => no_options("setup", rest).map(|()| Command::Setup),
         "bench" => no_options("bench", rest).map(|()| Command::Bench),
+        "fuzz" => parse_fuzz(rest),
         "programs-check" => no_options("programs-check", rest).map(|()| Command::ProgramsCheck),
         "vdso" => no_options("vdso", rest).map(|()| Command::Vdso),
         "vdso-check" => match rest {
@@ -146,6 +153,25 @@ fn parse(arguments: &[String]) -> Result<Command> {
         },
         "help" | "-h" | "--help" => Ok(Command::Help),
         other => Err(Error::Usage(format!("unknown command {other:?}"))),
+    }
+}
+
+fn parse_fuzz(rest: &[String]) -> Result<Command> {
+    match rest {
+        [list] if list == "--list" => Ok(Command::FuzzList),
+        [target] => Ok(Command::Fuzz {
+            target: target.clone(),
+            seconds: 60,
+        }),
+        [target, flag, seconds] if flag == "--seconds" => Ok(Command::Fuzz {
+            target: target.clone(),
+            seconds: seconds.parse().map_err(|_| {
+                Error::Usage(format!("--seconds takes a whole number, got {seconds:?}"))
+            })?,
+        }),
+        _ => Err(Error::Usage(
+            "fuzz takes TARGET [--seconds N] or --list".into(),
+        )),
     }
 }
 
@@ -263,6 +289,21 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Fmt(mode) => lint::fmt(&Workspace::locate()?, mode).map(|()| ExitCode::SUCCESS),
         Command::Run(options) => run(options),
         Command::Test(options) => test(options),
+        Command::FuzzList => {
+            for name in fuzz::list() {
+                println!("{name}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fuzz { target, seconds } => {
+            let root = Workspace::locate()?.root;
+            if target == "vdso_check" {
+                // The real image is the best seed.
+                vdso::build(&root).map_err(Error::Failed)?;
+            }
+            fuzz::run(&root, &target, seconds).map_err(Error::Failed)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench => {
             setup::ensure(setup::BUILD_AND_BOOT)?;
             let report = bench::run(&Workspace::locate()?.root).map_err(Error::Failed)?;

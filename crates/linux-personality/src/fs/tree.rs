@@ -565,9 +565,12 @@ impl Fs {
         };
         let node = match shared {
             Some(node) => {
-                // newc stores a hard-linked file's data with its last name only.
-                if !entry.data.is_empty() {
-                    let old_length = self.inode(node).map_err(failed)?.size();
+                // newc stores a hard-linked file's data with its last name only. Only a
+                // regular file takes it: a device or symlink sharing the inode number
+                // keeps its content, and nothing is charged for bytes it does not store.
+                let inode = self.inode(node).map_err(failed)?;
+                if !entry.data.is_empty() && matches!(inode.content, Content::Regular(_)) {
+                    let old_length = inode.size();
                     self.charge(old_length, entry.data.len() as u64)
                         .map_err(failed)?;
                     let inode = self.inode_mut(node).map_err(failed)?;
@@ -643,6 +646,24 @@ impl Fs {
 
 #[cfg(test)]
 mod tests {
+    /// Found by the `cpio` fuzz target: an archive that hard-links a device (or a
+    /// symlink) and gives the second name data must not charge bytes nobody stores.
+    #[test]
+    fn hard_linked_non_regular_inodes_are_not_charged_for_data() {
+        for archive in [
+            &include_bytes!("../../../fuzz/regressions/cpio/hard-linked-device-with-data.cpio")[..],
+            &include_bytes!("../../../fuzz/regressions/cpio/hard-linked-symlink-with-data.cpio")[..],
+        ] {
+            let fs = super::Fs::from_cpio(archive, super::Timespec::default()).unwrap();
+            let stored: u64 = fs
+                .inodes()
+                .filter(|inode| matches!(inode.content, super::Content::Regular(_)))
+                .map(|inode| inode.size())
+                .sum();
+            assert_eq!(fs.used_bytes(), stored);
+        }
+    }
+
     use super::*;
     use crate::cpio::{CpioMetadata, CpioWriter};
     use crate::fs::inode::{S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG};
