@@ -500,6 +500,9 @@ impl Server {
         if pid == self.init_pid {
             let code = status.shell_status();
             sel4_root_task::debug_println!("sel4-linux: init exited with status {code}");
+            if let Some(vdso) = &self.vdso {
+                vdso.report();
+            }
             let (frames, free) = self.objects.frames.counts();
             log::info!("frames: {frames} retyped, {free} free at exit");
             loop {

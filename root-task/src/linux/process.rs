@@ -344,11 +344,11 @@ pub fn load_program(
         trap,
         ..
     } = server;
+    let fs: &linux_personality::fs::Fs = fs;
     let vdso = match (vdso.as_ref(), clocks.vvar_frame()) {
-        (Some(vdso), Some(vvar)) => Some((vdso, vvar)),
+        (Some(vdso), Some(vvar)) => Some(crate::vdso::ExecVdso { vdso, vvar, fs }),
         _ => None,
     };
-    let fs: &linux_personality::fs::Fs = fs;
     let Content::Regular(bytes) = fs.inode(inode).map_err(ProgramError::Path)?.content() else {
         return Err(ProgramError::Path(Errno::EACCES));
     };
