@@ -1371,7 +1371,7 @@ fn render_table(report: &BenchReport) -> String {
     );
     let _ = writeln!(
         text,
-        "{:<34} {:>12} {:>12} {:>9} {:>9}",
+        "{:<40} {:>12} {:>12} {:>9} {:>9}",
         "benchmark", "here", "Linux", "here/Lx", "seL4"
     );
     for row in &report.rows {
@@ -1383,7 +1383,7 @@ fn render_table(report: &BenchReport) -> String {
             .map_or_else(|| String::from("-"), format_instructions);
         let _ = writeln!(
             text,
-            "{:<34} {here:>12} {linux:>12} {ratio:>9} {sel4:>9}",
+            "{:<40} {here:>12} {linux:>12} {ratio:>9} {sel4:>9}",
             row.name
         );
     }
