@@ -9,7 +9,7 @@ use crate::frames::FRAME_SIZE;
 use crate::objects::{AllocError, Objects};
 use crate::process::Break;
 use crate::random::Random;
-use crate::vdso::Vdso;
+use crate::vdso::ExecVdso;
 use alloc::vec::Vec;
 use linux_personality::elf_plan::PAGE_SIZE;
 use linux_personality::initial_stack::{
@@ -96,7 +96,7 @@ pub fn load(
     objects: &mut Objects,
     files: &dyn FileContents,
     random: &mut Random,
-    vdso: Option<(&Vdso, crate::frames::FrameId)>,
+    vdso: Option<ExecVdso<'_>>,
     request: &Request<'_>,
 ) -> Result<Image, LoadError> {
     let bias = PIE_REGION + random.below(PIE_RANDOM_PAGES) * PAGE_SIZE;
@@ -124,7 +124,7 @@ fn populate(
     objects: &mut Objects,
     files: &dyn FileContents,
     random: &mut Random,
-    vdso: Option<(&Vdso, crate::frames::FrameId)>,
+    vdso: Option<ExecVdso<'_>>,
     request: &Request<'_>,
     plan: &LoadPlan,
     space: &mut AddressSpace,
@@ -134,12 +134,12 @@ fn populate(
     }
 
     let vdso_base = match vdso {
-        Some((image, vvar)) => {
+        Some(exec_vdso) => {
             let base = VDSO_REGION + random.below(VDSO_RANDOM_PAGES) * PAGE_SIZE;
-            image.map_into(objects, space, base, vvar)?;
+            exec_vdso.map_into(objects, space, base)?;
             log::trace!(
                 "vDSO at {base:#x}, __kernel_rt_sigreturn at {:#x}",
-                base + image.sigreturn_offset
+                base + exec_vdso.vdso.sigreturn_offset
             );
             Some(base)
         }

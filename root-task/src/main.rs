@@ -91,7 +91,12 @@ fn main(bootinfo: &'static BootInfo) -> ! {
         }
     );
     let vdso = match rootfs::file_bytes(&fs, vdso::VDSO_PATH) {
-        Some(image) => vdso::Vdso::preload(&mut objects, image, trap == TrapMode::Rewrite),
+        Some(image) => vdso::Vdso::preload(
+            &mut objects,
+            image,
+            trap == TrapMode::Rewrite,
+            config.options.vdso_loading,
+        ),
         None => {
             log::info!("no /vdso.so: programs run without a vDSO");
             None

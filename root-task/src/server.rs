@@ -394,6 +394,26 @@ impl Server {
         }
     }
 
+    /// Points thread `tid`'s TCB at `vspace` (after execve replaced its address space).
+    ///
+    /// # Errors
+    /// [`AllocError`] when the kernel refuses.
+    pub fn bind_vspace(&mut self, tid: Tid, vspace: CPtr) -> Result<(), AllocError> {
+        let Some(thread) = self.threads.get(&tid) else {
+            return Err(AllocError::OutOfMemory);
+        };
+        let tcb_cap: Cap<Tcb> = Cap::from_bits(thread.tcb);
+        let cnode_cap: Cap<CNode> = Cap::from_bits(thread.cnode);
+        let guard = 64 - crate::objects::PROCESS_CNODE_RADIX;
+        tcb_cap.tcb_set_space(
+            FAULT_ENDPOINT_SLOT,
+            cnode_cap,
+            guard,
+            Cap::from_bits(vspace),
+        )?;
+        Ok(())
+    }
+
     /// Saves the current caller's reply cap so the thread can be answered later.
     ///
     /// # Errors
@@ -500,6 +520,9 @@ impl Server {
         if pid == self.init_pid {
             let code = status.shell_status();
             sel4_root_task::debug_println!("sel4-linux: init exited with status {code}");
+            if let Some(vdso) = &self.vdso {
+                vdso.report();
+            }
             let (frames, free) = self.objects.frames.counts();
             log::info!("frames: {frames} retyped, {free} free at exit");
             loop {

@@ -2,12 +2,22 @@
 //! with `vdso-check` (the same checks the build runs), and copied into frames that every
 //! process then maps read+execute, with the vvar page read-only directly below. Mapping
 //! it into a process copies capabilities, never bytes.
+//!
+//! With `option vdso-reload-per-exec` every exec instead reads `/vdso.so` from the file
+//! system, checks it and copies it into fresh frames: what a server without the preload
+//! would do, kept to measure what the preload saves. Either way the mapping step is timed
+//! with the virtual counter, and init's exit reports the mean as
+//! `BENCH vdso_map_at_exec_<preloaded|reloaded> <instructions> <execs>` (instructions
+//! under `-icount shift=0`, where one counter nanosecond is one instruction).
 
 use crate::address_space::AddressSpace;
 use crate::frames::FrameId;
 use crate::objects::{AllocError, Objects};
 use alloc::vec::Vec;
+use core::cell::Cell;
+use linux_personality::boot_config::VdsoLoading;
 use linux_personality::elf_plan::PAGE_SIZE;
+use linux_personality::fs::Fs;
 use linux_personality::{Permissions, Placement, Sharing, Vma, VmaKind};
 use vdso_check::Export;
 
@@ -20,12 +30,56 @@ pub struct Vdso {
     text: Vec<FrameId>,
     /// Offset of `__kernel_rt_sigreturn` from the image base.
     pub sigreturn_offset: u64,
+    loading: VdsoLoading,
+    rewrite_svc: bool,
+    /// Counter ticks spent in the mapping step, and how many steps.
+    map_ticks: Cell<u64>,
+    maps: Cell<u64>,
+}
+
+/// What an exec needs to map the vDSO: the image, the vvar frame, and the file system
+/// (read at every exec under [`VdsoLoading::ReloadPerExec`]).
+pub struct ExecVdso<'a> {
+    pub vdso: &'a Vdso,
+    pub vvar: FrameId,
+    pub fs: &'a Fs,
+}
+
+impl ExecVdso<'_> {
+    /// Maps the vvar page at `base - PAGE_SIZE` and the text at `base` into `space`, the
+    /// way the boot options say, and accounts the time it took.
+    ///
+    /// # Errors
+    /// [`AllocError`], or `OutOfMemory` if the range is taken.
+    pub fn map_into(
+        &self,
+        objects: &mut Objects,
+        space: &mut AddressSpace,
+        base: u64,
+    ) -> Result<(), AllocError> {
+        let started = crate::arch::counter();
+        let result = match self.vdso.loading {
+            VdsoLoading::Preloaded => self.vdso.map_into(objects, space, base, self.vvar),
+            VdsoLoading::ReloadPerExec => self.vdso.map_reloaded(objects, space, base, self),
+        };
+        let ticks = crate::arch::counter().saturating_sub(started);
+        let vdso = self.vdso;
+        vdso.map_ticks
+            .set(vdso.map_ticks.get().saturating_add(ticks));
+        vdso.maps.set(vdso.maps.get().saturating_add(1));
+        result
+    }
 }
 
 impl Vdso {
     /// Checks and preloads `image`; `rewrite_svc` rewrites its `svc #0` for kernels without
     /// the Linux-syscall flag. `None` (with the reason logged) when the image is unusable.
-    pub fn preload(objects: &mut Objects, image: &[u8], rewrite_svc: bool) -> Option<Vdso> {
+    pub fn preload(
+        objects: &mut Objects,
+        image: &[u8],
+        rewrite_svc: bool,
+        loading: VdsoLoading,
+    ) -> Option<Vdso> {
         let info = match vdso_check::check(image) {
             Ok(info) => info,
             Err(violations) => {
@@ -67,10 +121,39 @@ impl Vdso {
             image.len(),
             text.len()
         );
+        if loading == VdsoLoading::ReloadPerExec {
+            log::info!("vDSO: reloaded from {} at every exec", "/vdso.so");
+        }
         Some(Vdso {
             text,
             sigreturn_offset,
+            loading,
+            rewrite_svc,
+            map_ticks: Cell::new(0),
+            maps: Cell::new(0),
         })
+    }
+
+    /// Prints the mean cost of the mapping step as a `BENCH` line (nothing before the
+    /// first exec).
+    pub fn report(&self) {
+        let maps = self.maps.get();
+        let frequency = crate::arch::counter_frequency();
+        if maps == 0 || frequency == 0 {
+            return;
+        }
+        // Tenths of a nanosecond per map: ticks * 1e10 / (frequency * maps).
+        let tenths = u128::from(self.map_ticks.get()) * 10_000_000_000
+            / (u128::from(frequency) * u128::from(maps));
+        let name = match self.loading {
+            VdsoLoading::Preloaded => "preloaded",
+            VdsoLoading::ReloadPerExec => "reloaded",
+        };
+        log::info!(
+            "vDSO: BENCH vdso_map_at_exec_{name} {}.{} {maps}",
+            tenths / 10,
+            tenths % 10
+        );
     }
 
     /// Bytes the text occupies (whole pages).
@@ -78,11 +161,75 @@ impl Vdso {
         self.text.len() as u64 * PAGE_SIZE
     }
 
-    /// Maps the vvar page at `base - PAGE_SIZE` and the text at `base` into `space`.
+    /// Maps the vvar page at `base - PAGE_SIZE` and the preloaded text at `base` into
+    /// `space`.
     ///
     /// # Errors
     /// [`AllocError`], or `OutOfMemory` if the range is taken.
     pub fn map_into(
+        &self,
+        objects: &mut Objects,
+        space: &mut AddressSpace,
+        base: u64,
+        vvar: FrameId,
+    ) -> Result<(), AllocError> {
+        self.map_areas_and_vvar(objects, space, base, vvar)?;
+        for (index, frame) in self.text.iter().enumerate() {
+            objects.frames.retain(*frame);
+            space.map_frame(
+                objects,
+                base + index as u64 * PAGE_SIZE,
+                *frame,
+                Permissions::READ_EXECUTE,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// [`Vdso::map_into`] with the text read from `/vdso.so` now, checked, and copied
+    /// into fresh frames. An image that no longer matches the one checked at boot (its
+    /// size or `__kernel_rt_sigreturn`, which signal delivery relies on) is not used: the
+    /// preloaded frames are mapped instead, with a warning.
+    fn map_reloaded(
+        &self,
+        objects: &mut Objects,
+        space: &mut AddressSpace,
+        base: u64,
+        exec: &ExecVdso<'_>,
+    ) -> Result<(), AllocError> {
+        let image = crate::rootfs::file_bytes(exec.fs, VDSO_PATH);
+        let usable = image.filter(|image| {
+            (image.len() as u64).next_multiple_of(PAGE_SIZE) == self.text_size()
+                && vdso_check::check(image)
+                    .is_ok_and(|info| info.offset(Export::RtSigreturn) == self.sigreturn_offset)
+        });
+        let Some(image) = usable else {
+            log::warn!(
+                "/vdso.so changed or failed its checks since boot; mapping the preloaded copy"
+            );
+            return self.map_into(objects, space, base, exec.vvar);
+        };
+        let mut bytes = image.to_vec();
+        if self.rewrite_svc {
+            linux_personality::svc_rewrite::rewrite_svc(&mut bytes);
+        }
+        self.map_areas_and_vvar(objects, space, base, exec.vvar)?;
+        for (index, chunk) in bytes.chunks(PAGE_SIZE as usize).enumerate() {
+            // One reference, which the mapping takes over.
+            let frame = objects.allocate_frame()?;
+            objects.frames.write(frame, 0, chunk);
+            space.map_frame(
+                objects,
+                base + index as u64 * PAGE_SIZE,
+                frame,
+                Permissions::READ_EXECUTE,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Adds the `[vvar]` and `[vdso]` areas and maps the vvar page.
+    fn map_areas_and_vvar(
         &self,
         objects: &mut Objects,
         space: &mut AddressSpace,
@@ -112,16 +259,6 @@ impl Vdso {
                 .map_err(|_| AllocError::OutOfMemory)?;
         }
         objects.frames.retain(vvar);
-        space.map_frame(objects, vvar_address, vvar, Permissions::READ)?;
-        for (index, frame) in self.text.iter().enumerate() {
-            objects.frames.retain(*frame);
-            space.map_frame(
-                objects,
-                base + index as u64 * PAGE_SIZE,
-                *frame,
-                Permissions::READ_EXECUTE,
-            )?;
-        }
-        Ok(())
+        space.map_frame(objects, vvar_address, vvar, Permissions::READ)
     }
 }

@@ -1,7 +1,10 @@
 //! `cargo xtask bench`: the kernel benchmarks (the `bench-kernel` root task on this
 //! system) and the static musl benchmark programs (`tests/bench/*.c`, on Debian's arm64
-//! Linux kernel and, once the process server exists, on this system), each booted under the
-//! same QEMU machine with `-icount shift=0,sleep=off`, so every figure is guest instructions.
+//! Linux kernel and on this system's process server, the same binaries and the same
+//! `/init`), each booted under the same QEMU machine with `-icount shift=0,sleep=off`, so
+//! every figure is guest instructions. A third boot of this system runs the exec benchmark
+//! with `option vdso-reload-per-exec` (every exec reads, checks and copies `/vdso.so`) to
+//! show what the vDSO preload saves; the process server reports its vDSO mapping step.
 //! Each system boots twice; the two runs must agree within 1%. Prints one table and writes
 //! `target/bench/results.json` and `target/bench/results.svg`.
 //!
@@ -16,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::images::{build_image, ImageSpec, LogLevel};
+use crate::images::{build_image, build_image_with_archive, ImageSpec, LogLevel};
 use crate::qemu::{self, Console, Debugger, LineVerdict, Timing};
 use crate::workspace::Workspace;
 
@@ -35,12 +38,30 @@ pub const LINUX_COMMAND_LINE: &str = "console=ttyAMA0 quiet panic=-1 nokaslr nor
 
 const LINUX_TIMEOUT: Duration = Duration::from_secs(600);
 const KERNEL_TIMEOUT: Duration = Duration::from_secs(180);
+const PROGRAMS_HERE_TIMEOUT: Duration = Duration::from_secs(600);
+/// The root task that runs the programs here.
+const PROCESS_SERVER_PACKAGE: &str = "root-task";
+/// The image (and archive) names of the two boots of the process server.
+const PROGRAMS_IMAGE: &str = "bench-programs";
+const VDSO_RELOAD_IMAGE: &str = "bench-programs-vdso-reload";
+/// The process-server option of the second boot, and what that boot runs.
+const VDSO_RELOAD_OPTION: &str = "vdso-reload-per-exec";
+const VDSO_RELOAD_PROGRAMS: &str = "exec clock";
+/// The results of that boot that make rows (with [`VDSO_RELOAD_SUFFIX`]): the exec cycle,
+/// and a clock read through the vDSO copy each exec made, which must cost what the
+/// preloaded one does (the other clock figures would repeat the first boot's).
+const VDSO_RELOAD_KEPT: &[&str] = &["fork_execve_exit_wait", "clock_gettime_monotonic_libc"];
+/// Its results are renamed with this suffix (`fork_execve_exit_wait_vdso_reload`), except
+/// the server's own `vdso_map_at_exec_*` lines, whose names already say the mode.
+const VDSO_RELOAD_SUFFIX: &str = "_vdso_reload";
+/// The process server's line when init exits: the run is over (QEMU powers off next).
+const INIT_EXITED: &str = "sel4-linux: init exited with status";
 /// How long to keep reading after `BENCH_DONE` or a panic line while QEMU shuts down.
 const DONE_GRACE: Duration = Duration::from_secs(10);
-/// Why program rows have no figure on this system yet.
-const NO_PROCESS_SERVER: &str =
-    "this system cannot run Linux programs yet (the process server does not exist)";
+/// Why program rows have no figure on this system (only when no run of it was made).
+const NO_PROCESS_SERVER: &str = "the benchmark programs did not run on this system";
 const NO_LINUX_COUNTERPART: &str = "an seL4 kernel primitive; Linux has no counterpart";
+const SERVER_ONLY: &str = "measured in this system's process server; Linux has no counterpart";
 
 /// Which part of the suite a benchmark belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +72,8 @@ pub enum Group {
     Program,
     /// Instructions from reset to the first user instruction.
     Boot,
+    /// Measured on this system's process server only (its vDSO options and internals).
+    Server,
 }
 
 impl Group {
@@ -59,6 +82,7 @@ impl Group {
             Self::Kernel => "kernel",
             Self::Program => "program",
             Self::Boot => "boot",
+            Self::Server => "server",
         }
     }
 }
@@ -92,8 +116,19 @@ const fn program(name: &'static str, description: &'static str) -> Benchmark {
     }
 }
 
+const fn server(name: &'static str, description: &'static str) -> Benchmark {
+    Benchmark {
+        name,
+        group: Group::Server,
+        description,
+        sel4_reference: None,
+    }
+}
+
 /// The name of the boot row (from `BENCH_BOOT` lines).
 pub const BOOT_ROW: &str = "boot_to_first_user_instruction";
+/// The boot row of the bench-kernel root task (this system's first user instruction).
+pub const ROOT_TASK_BOOT_ROW: &str = "boot_to_root_task";
 
 /// Every benchmark in table order. A result whose name is not here still appears, after
 /// these rows, so a new benchmark needs no change to xtask.
@@ -169,10 +204,32 @@ pub const CATALOGUE: &[Benchmark] = &[
     program("mmap_munmap", "mmap + munmap of 4 KiB of anonymous memory"),
     program("file_write_4k", "pwrite of 4 KiB to a file in /tmp"),
     program("file_read_4k", "pread of 4 KiB from a file in /tmp"),
+    server(
+        "fork_execve_exit_wait_vdso_reload",
+        "fork_execve_exit_wait with option vdso-reload-per-exec (no preload)",
+    ),
+    server(
+        "clock_gettime_monotonic_libc_vdso_reload",
+        "clock_gettime_monotonic_libc through the vDSO copy an exec made",
+    ),
+    server(
+        "vdso_map_at_exec_preloaded",
+        "process server: map vvar + preloaded vDSO frames into a new image",
+    ),
+    server(
+        "vdso_map_at_exec_reloaded",
+        "process server: read, check, copy and map /vdso.so at exec",
+    ),
     Benchmark {
         name: BOOT_ROW,
         group: Group::Boot,
-        description: "reset to the first user instruction (root task here, /init on Linux)",
+        description: "reset to the first instruction of /init (the first Linux program)",
+        sel4_reference: None,
+    },
+    Benchmark {
+        name: ROOT_TASK_BOOT_ROW,
+        group: Group::Boot,
+        description: "reset to the first instruction of the root task (bench-kernel)",
         sel4_reference: None,
     },
 ];
@@ -290,9 +347,39 @@ pub fn run(workspace_root: &Path) -> Result<BenchReport, String> {
     )
     .map_err(|error| error.to_string())?;
 
+    let vdso = crate::vdso::build(workspace_root)?;
+    let mut server_images = Vec::new();
+    for (name, options, environment) in [
+        (PROGRAMS_IMAGE, Vec::new(), Vec::new()),
+        (
+            VDSO_RELOAD_IMAGE,
+            vec![VDSO_RELOAD_OPTION.to_owned()],
+            vec![format!("BENCH_PROGRAMS={VDSO_RELOAD_PROGRAMS}")],
+        ),
+    ] {
+        let archive = bench_directory.join(format!("{name}.cpio"));
+        write_server_archive(&programs, &vdso, options, environment, &archive)?;
+        println!(
+            "bench: build the {name} image (process server, {})",
+            archive.display()
+        );
+        let image = build_image_with_archive(
+            &workspace,
+            &ImageSpec {
+                name,
+                root_task_package: PROCESS_SERVER_PACKAGE,
+                kernel_log: Some(LogLevel::Error),
+            },
+            Some(&archive),
+        )
+        .map_err(|error| error.to_string())?;
+        server_images.push((name, image));
+    }
+
     let mut incomplete_boots = Vec::new();
     let mut linux_runs = Vec::new();
     let mut kernel_runs = Vec::new();
+    let mut programs_here: Vec<RunResults> = Vec::new();
     for run_index in 1..=RUNS {
         let mut boot = qemu::boot_arguments(
             Console::Captured,
@@ -338,13 +425,43 @@ pub fn run(workspace_root: &Path) -> Result<BenchReport, String> {
             incomplete_boots.push(format!("bench-kernel run {run_index}: {problem}"));
         }
         kernel_runs.push(results);
-    }
 
-    // This system runs the same /init and /bench programs once the process server exists:
-    // boot an image whose root task serves the initramfs's files (`/init`, `/bench/*`,
-    // `/tmp`) RUNS times with `boot_and_collect`, as above, and push the results here; the
-    // program rows and the boot row then fill in with no other change.
-    let programs_here: Vec<RunResults> = Vec::new();
+        // The same /init and /bench programs on the process server, then the exec
+        // benchmark again without the vDSO preload; one row set per run.
+        let mut combined = RunResults::default();
+        for (name, image) in &server_images {
+            let boot = qemu::boot_arguments(
+                Console::Captured,
+                Debugger::None,
+                Timing::InstructionCount,
+                &image.path,
+            );
+            let log = bench_directory.join(format!("{name}-run{run_index}.log"));
+            let results = boot_and_collect(
+                &format!("{name} run {run_index}"),
+                &configuration,
+                &boot,
+                PROGRAMS_HERE_TIMEOUT,
+                &log,
+            )?;
+            if let Some(problem) = &results.incomplete {
+                incomplete_boots.push(format!("{name} run {run_index}: {problem}"));
+            }
+            if *name == VDSO_RELOAD_IMAGE {
+                let mut results = results;
+                let kept = |name: &String| {
+                    VDSO_RELOAD_KEPT.contains(&name.as_str())
+                        || name.starts_with("vdso_map_at_exec_")
+                };
+                results.figures.retain(|name, _| kept(name));
+                results.failures.retain(|name, _| kept(name));
+                combined.absorb_renamed(results, VDSO_RELOAD_SUFFIX);
+            } else {
+                combined.absorb_renamed(results, "");
+            }
+        }
+        programs_here.push(combined);
+    }
     let rows = assemble_rows(&Runs {
         kernel: &kernel_runs,
         programs_here: &programs_here,
@@ -718,6 +835,43 @@ fn write_initramfs(programs: &[PathBuf], path: &Path) -> Result<(), String> {
     write_file(path, &archive.finish())
 }
 
+/// Writes the boot archive of the process server: the same `/init` and `/bench/*` as the
+/// initramfs, `/vdso.so`, and a boot configuration running `/init` with `options` and
+/// `environment` (the server adds `/dev/console`, `/tmp` and `/proc` itself).
+fn write_server_archive(
+    programs: &[PathBuf],
+    vdso: &Path,
+    options: Vec<String>,
+    environment: Vec<String>,
+    path: &Path,
+) -> Result<(), String> {
+    let mut files = vec![(String::from("vdso.so"), vdso.to_path_buf())];
+    for program in programs {
+        let name = program
+            .file_name()
+            .and_then(|file| file.to_str())
+            .ok_or_else(|| format!("{}: file name is not UTF-8", program.display()))?;
+        let in_archive = if name == "init" {
+            String::from("init")
+        } else {
+            format!("bench/{name}")
+        };
+        files.push((in_archive, program.clone()));
+    }
+    let mut environment_with_home = vec![String::from("HOME=/")];
+    environment_with_home.extend(environment);
+    crate::rootfs::pack(
+        &crate::rootfs::ArchiveSpec {
+            tree: None,
+            files,
+            arguments: vec![String::from("/init")],
+            environment: environment_with_home,
+            options,
+        },
+        path,
+    )
+}
+
 /// A newc (`070701`) cpio archive builder, as the Linux initramfs loader reads it.
 /// Timestamps and owners are zero so the archive depends only on its contents.
 #[derive(Debug, Default)]
@@ -894,6 +1048,32 @@ const PANIC_MARKERS: &[&str] = &[
 ];
 
 impl RunResults {
+    /// Adds the results of another boot, each name (but the process server's own
+    /// `vdso_map_at_exec_*`) with `suffix` appended; its boot figure is not taken.
+    pub fn absorb_renamed(&mut self, other: RunResults, suffix: &str) {
+        let rename = |name: String| {
+            if name.starts_with("vdso_map_at_exec_") {
+                name
+            } else {
+                name + suffix
+            }
+        };
+        for (name, value) in other.figures {
+            self.figures.insert(rename(name), value);
+        }
+        for (name, why) in other.failures {
+            self.failures.insert(rename(name), why);
+        }
+        self.program_failures.extend(other.program_failures);
+        if self.boot.is_none() {
+            self.boot = other.boot;
+        }
+        self.done = self.done || other.done;
+        if self.incomplete.is_none() {
+            self.incomplete = other.incomplete;
+        }
+    }
+
     /// Takes one console line; says whether the boot is over.
     pub fn observe(&mut self, line: &str) -> LineVerdict {
         if PANIC_MARKERS.iter().any(|marker| line.contains(marker)) {
@@ -914,6 +1094,13 @@ impl RunResults {
             Some(ResultLine::Boot { instructions }) => self.boot = Some(instructions),
             Some(ResultLine::Done) => {
                 self.done = true;
+                return LineVerdict::StopAfter(DONE_GRACE);
+            }
+            None if line.contains(INIT_EXITED) => {
+                if !self.done {
+                    self.incomplete
+                        .get_or_insert_with(|| line.trim().to_owned());
+                }
                 return LineVerdict::StopAfter(DONE_GRACE);
             }
             None => {}
@@ -1029,14 +1216,22 @@ fn assemble_rows(runs: &Runs<'_>) -> Vec<Row> {
                     program_figure_here(runs, benchmark.name, false),
                     figure(runs.linux, benchmark.name, false, "no result line"),
                 ),
-                // The first user program: /init once this system runs programs, until
-                // then the bench-kernel root task.
-                Group::Boot => (
-                    if runs.programs_here.is_empty() {
-                        figure(runs.kernel, benchmark.name, true, "no BENCH_BOOT line")
-                    } else {
-                        program_figure_here(runs, benchmark.name, true)
+                Group::Server => (
+                    program_figure_here(runs, benchmark.name, false),
+                    Figure::Missing {
+                        reason: SERVER_ONLY.to_owned(),
                     },
+                ),
+                // The root task's first instruction: the bench-kernel run.
+                Group::Boot if benchmark.name == ROOT_TASK_BOOT_ROW => (
+                    figure(runs.kernel, benchmark.name, true, "no BENCH_BOOT line"),
+                    Figure::Missing {
+                        reason: NO_LINUX_COUNTERPART.to_owned(),
+                    },
+                ),
+                // The first user program: /init on both systems.
+                Group::Boot => (
+                    program_figure_here(runs, benchmark.name, true),
                     figure(runs.linux, benchmark.name, true, "no BENCH_BOOT line"),
                 ),
             };
@@ -1176,7 +1371,7 @@ fn render_table(report: &BenchReport) -> String {
     );
     let _ = writeln!(
         text,
-        "{:<34} {:>12} {:>12} {:>9} {:>9}",
+        "{:<40} {:>12} {:>12} {:>9} {:>9}",
         "benchmark", "here", "Linux", "here/Lx", "seL4"
     );
     for row in &report.rows {
@@ -1188,7 +1383,7 @@ fn render_table(report: &BenchReport) -> String {
             .map_or_else(|| String::from("-"), format_instructions);
         let _ = writeln!(
             text,
-            "{:<34} {here:>12} {linux:>12} {ratio:>9} {sel4:>9}",
+            "{:<40} {here:>12} {linux:>12} {ratio:>9} {sel4:>9}",
             row.name
         );
     }
@@ -1572,6 +1767,73 @@ mod tests {
             LineVerdict::StopAfter(DONE_GRACE)
         );
         assert!(run.incomplete.is_some());
+        // The process server's init exiting ends a run; before BENCH_DONE it is a failure.
+        let mut run = RunResults::default();
+        assert_eq!(
+            run.observe("sel4-linux: init exited with status 139"),
+            LineVerdict::StopAfter(DONE_GRACE)
+        );
+        assert_eq!(
+            run.incomplete.as_deref(),
+            Some("sel4-linux: init exited with status 139")
+        );
+        let mut run = RunResults::default();
+        run.observe("BENCH_DONE");
+        run.observe("sel4-linux: init exited with status 0");
+        assert_eq!(
+            run.observe("INFO  vDSO: BENCH vdso_map_at_exec_preloaded 2210.4 102"),
+            LineVerdict::Continue
+        );
+        assert!(run.incomplete.is_none());
+        assert_eq!(run.figures.get("vdso_map_at_exec_preloaded"), Some(&2210.4));
+    }
+
+    #[test]
+    fn a_second_boot_adds_renamed_results() {
+        let mut combined = run_with(&[("fork_execve_exit_wait", 200.0)], Some(10.0));
+        let mut reload = run_with(
+            &[
+                ("fork_execve_exit_wait", 300.0),
+                ("vdso_map_at_exec_reloaded", 50.0),
+            ],
+            Some(20.0),
+        );
+        reload.failures.insert("other".into(), "ENOSYS".into());
+        combined.absorb_renamed(reload, VDSO_RELOAD_SUFFIX);
+        assert_eq!(combined.figures.get("fork_execve_exit_wait"), Some(&200.0));
+        assert_eq!(
+            combined.figures.get("fork_execve_exit_wait_vdso_reload"),
+            Some(&300.0)
+        );
+        assert_eq!(
+            combined.figures.get("vdso_map_at_exec_reloaded"),
+            Some(&50.0)
+        );
+        assert_eq!(
+            combined
+                .failures
+                .get("other_vdso_reload")
+                .map(String::as_str),
+            Some("ENOSYS")
+        );
+        assert_eq!(combined.boot, Some(10.0));
+        let rows = assemble_rows(&Runs {
+            kernel: &[],
+            programs_here: &[combined],
+            linux: &[],
+        });
+        let row = rows
+            .iter()
+            .find(|row| row.name == "fork_execve_exit_wait_vdso_reload")
+            .unwrap();
+        assert_eq!(row.group, Group::Server);
+        assert_eq!(row.here.value(), Some(300.0));
+        assert_eq!(
+            row.linux,
+            Figure::Missing {
+                reason: SERVER_ONLY.into()
+            }
+        );
     }
 
     fn run_with(figures: &[(&str, f64)], boot: Option<f64>) -> RunResults {
@@ -1632,7 +1894,10 @@ mod tests {
         assert_eq!(row("getpid").ratio(), None);
         assert_eq!(row("mmap_munmap").linux.value(), None);
         assert_eq!(row(BOOT_ROW).linux.value(), Some(9e8));
-        assert_eq!(row(BOOT_ROW).here.value(), Some(1000.0));
+        // Without program runs here, /init's boot has no figure; the root task's has.
+        assert_eq!(row(BOOT_ROW).here.value(), None);
+        assert_eq!(row(ROOT_TASK_BOOT_ROW).here.value(), Some(1000.0));
+        assert_eq!(row(ROOT_TASK_BOOT_ROW).linux.value(), None);
         assert_eq!(row("brand_new").linux.value(), Some(5.0));
         let differences = run_differences(&linux_runs);
         let getpid = differences

@@ -30,6 +30,16 @@ pub enum SyscallTrap {
     Rewrite,
 }
 
+/// Where each process's vDSO pages come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VdsoLoading {
+    /// Read and checked once at boot; every exec maps the same frames (the default).
+    Preloaded,
+    /// `option vdso-reload-per-exec`: every exec reads `/vdso.so` from the file system,
+    /// checks it and copies it into fresh frames, to measure what the preload saves.
+    ReloadPerExec,
+}
+
 /// Options for the process server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BootOptions {
@@ -37,6 +47,8 @@ pub struct BootOptions {
     pub syscall_trap: SyscallTrap,
     /// `option log=<level>`: the server's log level (0 error .. 4 trace; default 2 info).
     pub log_level: u8,
+    /// `option vdso-reload-per-exec`.
+    pub vdso_loading: VdsoLoading,
 }
 
 impl Default for BootOptions {
@@ -44,6 +56,7 @@ impl Default for BootOptions {
         BootOptions {
             syscall_trap: SyscallTrap::Automatic,
             log_level: 2,
+            vdso_loading: VdsoLoading::Preloaded,
         }
     }
 }
@@ -158,6 +171,7 @@ fn parse_option(
     };
     match value {
         b"svc-rewrite" => options.syscall_trap = SyscallTrap::Rewrite,
+        b"vdso-reload-per-exec" => options.vdso_loading = VdsoLoading::ReloadPerExec,
         _ => {
             let level = value.strip_prefix(b"log=").ok_or_else(unknown)?;
             options.log_level = match level {
@@ -205,6 +219,10 @@ mod tests {
         assert_eq!(config.environment, vec![b"HOME=/".to_vec()]);
         assert_eq!(config.options.syscall_trap, SyscallTrap::Rewrite);
         assert_eq!(config.options.log_level, 3);
+        assert_eq!(config.options.vdso_loading, VdsoLoading::Preloaded);
+        let reload = BootConfig::parse(b"arg /init\noption vdso-reload-per-exec\n").unwrap();
+        assert_eq!(reload.options.vdso_loading, VdsoLoading::ReloadPerExec);
+        assert_eq!(reload.options.syscall_trap, SyscallTrap::Automatic);
     }
 
     #[test]

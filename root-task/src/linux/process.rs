@@ -277,6 +277,7 @@ pub fn sys_execve(
             },
         )?;
     // The point of no return: the old image goes.
+    let vspace = image.space.vspace();
     let process = server.processes.get_mut(&context.pid).ok_or(Errno::ESRCH)?;
     let old = core::mem::replace(&mut process.space, image.space);
     process.heap = image.heap;
@@ -296,7 +297,9 @@ pub fn sys_execve(
         ..Default::default()
     };
     let tcb: Cap<Tcb> = Cap::from_bits(tcb);
-    if tcb.tcb_write_registers(true, &fresh).is_err() {
+    if server.bind_vspace(context.tid, vspace).is_err()
+        || tcb.tcb_write_registers(true, &fresh).is_err()
+    {
         server.kill_process_of(context.tid, linux_personality::signal::Signal::SIGKILL);
     }
     // Resumed with its new registers: the pending fault reply is dropped with the
@@ -344,11 +347,11 @@ pub fn load_program(
         trap,
         ..
     } = server;
+    let fs: &linux_personality::fs::Fs = fs;
     let vdso = match (vdso.as_ref(), clocks.vvar_frame()) {
-        (Some(vdso), Some(vvar)) => Some((vdso, vvar)),
+        (Some(vdso), Some(vvar)) => Some(crate::vdso::ExecVdso { vdso, vvar, fs }),
         _ => None,
     };
-    let fs: &linux_personality::fs::Fs = fs;
     let Content::Regular(bytes) = fs.inode(inode).map_err(ProgramError::Path)?.content() else {
         return Err(ProgramError::Path(Errno::EACCES));
     };
