@@ -7,11 +7,14 @@
 //! a thread running in user mode): the kernel drops the pending fault reply and restarts
 //! the thread at the written registers, so every path delivers the same way.
 //!
-//! FP/SIMD limitation: the kernel's TCB interface has no access to a thread's FP/SIMD
-//! registers, so the frame's `fpsimd_context` record holds zeros (well formed, so
-//! `rt_sigreturn` accepts it) and `rt_sigreturn` leaves the live FP/SIMD registers as the
-//! handler left them. A handler that clobbers caller-saved vector registers of an
-//! asynchronously interrupted computation is therefore visible to it.
+//! FP/SIMD registers: the kernel's TCB interface cannot read or write them, so the
+//! thread moves them itself through two code sequences the server places in the vDSO
+//! pages ([`crate::vdso::Trampolines`]): a handler is entered through one that stores
+//! FPSR, FPCR and q0..q31 into the frame's `fpsimd_context` (it clobbers x3..x5, which
+//! the frame holds), and `rt_sigreturn` first sends the thread through one that loads
+//! them from the frame and calls `rt_sigreturn` again, which then restores the general
+//! registers. Without a vDSO the record holds zeros and FP/SIMD registers are left as
+//! the handler leaves them.
 
 use crate::process::{Pid, ThreadState, Tid, Wait};
 use crate::server::{FsFiles, Server};
@@ -30,6 +33,10 @@ use linux_personality::signal::{
 use linux_personality::Errno;
 use sel4::cap_type::Tcb;
 use sel4::{unknown_syscall, Cap, UserContext};
+
+/// Offset of the `fpsimd_context`'s `fpsr` in a frame this server builds (the record
+/// comes first in `__reserved`, after its 8-byte header).
+pub const FPSIMD_FPSR_OFFSET: u64 = linux_personality::signal::frame::RESERVED_OFFSET as u64 + 8;
 
 /// Whether Linux restarts an interrupted call after a handler (`-ERESTARTSYS`) or only
 /// when no handler runs (`-ERESTARTNOHAND`).
@@ -336,7 +343,15 @@ impl Server {
                 match written {
                     Ok(frame) => {
                         thread.signals.enter_handler(info.signal, &action);
-                        apply_registers(context, &frame.handler);
+                        let mut handler = frame.handler;
+                        let trampolines = vdso.as_ref().and_then(|vdso| vdso.trampolines);
+                        if let (Some(base), Some(trampolines)) = (process.vdso_base, trampolines) {
+                            // The thread stores its FP/SIMD registers in the frame itself.
+                            handler.x[3] = handler.pc;
+                            handler.x[4] = frame.address + FPSIMD_FPSR_OFFSET;
+                            handler.pc = base.wrapping_add(trampolines.save_offset);
+                        }
+                        apply_registers(context, &handler);
                         Step::Resume(*context)
                     }
                     Err(_) => {

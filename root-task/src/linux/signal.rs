@@ -333,6 +333,31 @@ pub fn sys_rt_sigreturn(context: &mut Context<'_>) -> Result<usize, Errno> {
         server.kill_process_of(tid, Signal::SIGKILL);
         return Ok(0);
     };
+    let svc = context.registers[unknown_syscall::FAULT_IP];
+    let trampolines = context.process()?.vdso_base.zip(
+        context
+            .server
+            .vdso
+            .as_ref()
+            .and_then(|vdso| vdso.trampolines),
+    );
+    let server = &mut *context.server;
+    if let (Ok(_), Some((base, trampolines))) = (&parsed, trampolines) {
+        let record = linux_personality::signal::frame::RESERVED_OFFSET;
+        let has_fpsimd = frame.get(record..record + 4)
+            == Some(&linux_personality::signal::frame::FPSIMD_MAGIC.to_le_bytes()[..]);
+        if has_fpsimd && svc != base.wrapping_add(trampolines.restore_svc_offset) {
+            // First stage: the thread loads its FP/SIMD registers from the frame, then
+            // returns here from the trampoline's svc with the same sp.
+            registers.x0 = sp.wrapping_add(crate::signals::FPSIMD_FPSR_OFFSET);
+            registers.pc = base.wrapping_add(trampolines.restore_offset);
+            registers.sp = sp;
+            if tcb.tcb_write_registers(true, &registers).is_err() {
+                server.kill_process_of(tid, Signal::SIGKILL);
+            }
+            return Ok(0);
+        }
+    }
     match parsed {
         Ok(restored) => {
             if let Some(thread) = server.threads.get_mut(&tid) {
