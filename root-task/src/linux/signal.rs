@@ -370,18 +370,8 @@ pub fn sys_rt_sigreturn(context: &mut Context<'_>) -> Result<usize, Errno> {
             crate::signals::apply_registers(&mut registers, &restored.registers);
         }
         Err(error) => {
-            log::debug!(
-                "tid {tid}: rt_sigreturn: {error:?}; pstate in frame {:#x}",
-                frame
-                    .get(linux_personality::signal::frame::PSTATE_OFFSET..)
-                    .and_then(|bytes| bytes.get(..8))
-                    .map_or(0, |bytes| bytes
-                        .iter()
-                        .rev()
-                        .fold(0u64, |word, byte| word << 8 | u64::from(*byte)))
-            );
+            log::debug!("tid {tid}: rt_sigreturn: bad frame at {sp:#x}: {error:?}");
             // A bad frame: SIGSEGV, as Linux's arm64_notify_segfault.
-            log::debug!("tid {tid}: bad signal frame at {sp:#x}");
             let pid = context.pid;
             let server = &mut *context.server;
             if let (Some(thread), Some(process)) =
