@@ -26,6 +26,7 @@ mod process;
 mod random;
 mod rootfs;
 mod server;
+mod signals;
 mod untyped;
 mod user_memory;
 mod vdso;
@@ -125,6 +126,7 @@ fn main(bootinfo: &'static BootInfo) -> ! {
         trap,
         init_pid: 0,
         warned: BTreeSet::new(),
+        serving: None,
     };
     if let Err(status) = start_init(&mut server, &config.arguments, &config.environment) {
         debug_println!("sel4-linux: init exited with status {status}");
@@ -276,6 +278,8 @@ fn start_init(
             umask: 0o022,
             credentials: linux_personality::Credentials::default(),
             actions: SignalActions::new(),
+            pending: linux_personality::signal::PendingSignals::new(),
+            stopped: None,
             threads: Vec::new(),
             executable: path,
             stack_limit: loader::STACK_SIZE,

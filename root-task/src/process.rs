@@ -10,7 +10,7 @@ use crate::address_space::AddressSpace;
 use alloc::vec::Vec;
 use linux_personality::fs::{FdTable, InodeId, OpenFile};
 use linux_personality::process::{WaitOptions, WaitTarget};
-use linux_personality::signal::{SignalActions, SignalSet};
+use linux_personality::signal::{PendingSignals, SignalActions, SignalSet, ThreadSignals};
 use linux_personality::Credentials;
 use sel4::CPtr;
 
@@ -46,6 +46,10 @@ pub struct Process {
     pub umask: u32,
     pub credentials: Credentials,
     pub actions: SignalActions,
+    /// Signals sent to the process (`kill`), taken by whichever thread does not block them.
+    pub pending: PendingSignals,
+    /// `Some` while stopped by a stop signal: the threads suspended until `SIGCONT`.
+    pub stopped: Option<Vec<Tid>>,
     pub threads: Vec<Tid>,
     /// The path it was executed from (`/proc/self/exe`, AT_EXECFN).
     pub executable: Vec<u8>,
@@ -63,6 +67,11 @@ pub enum Wait {
         status_address: u64,
         rusage_address: u64,
     },
+    /// `rt_sigsuspend`: until a signal runs a handler or ends the process.
+    Signal,
+    /// `rt_sigtimedwait` without a timeout: until a signal of `set` is pending.
+    /// (A nonzero timeout waits the same way until the timer service adds a deadline.)
+    QueuedSignal { set: SignalSet, info_address: u64 },
 }
 
 /// Where a thread is.
@@ -92,5 +101,8 @@ pub struct Thread {
     pub clear_child_tid: u64,
     /// `set_robust_list`.
     pub robust_list: u64,
-    pub signal_mask: SignalSet,
+    /// Blocked mask, thread-directed pending signals, alternate stack.
+    pub signals: ThreadSignals,
+    /// The address of the last memory fault (`sigcontext.fault_address`).
+    pub fault_address: u64,
 }

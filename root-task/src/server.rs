@@ -59,6 +59,8 @@ pub struct Server {
     pub init_pid: Pid,
     /// Syscall numbers already reported as unimplemented.
     pub warned: BTreeSet<u64>,
+    /// The thread whose message is being handled (its reply is the server's to send).
+    pub serving: Option<Tid>,
 }
 
 /// The file system as file-backed pages read it.
@@ -109,6 +111,13 @@ impl Server {
             log::warn!("message from unknown badge {tid}; ignored");
             return Answer::None;
         }
+        self.serving = Some(tid);
+        let answer = self.handle_fault(tid, info, words);
+        self.serving = None;
+        answer
+    }
+
+    fn handle_fault(&mut self, tid: Tid, info: MessageInfo, words: &[u64; 13]) -> Answer {
         match FaultType::from_label(info.label()) {
             Some(FaultType::UnknownSyscall) => self.system_call(tid, words),
             Some(FaultType::VmFault) => self.memory_fault(tid, words),
@@ -129,6 +138,10 @@ impl Server {
         registers.copy_from_slice(&words[..12]);
         let number = words[unknown_syscall::SYSCALL];
         match crate::linux::dispatch(self, tid, number, &registers) {
+            Some(result) if self.signal_work(tid) => {
+                self.return_from_call(tid, &registers, result);
+                Answer::None
+            }
             Some(result) => {
                 registers[0] = result;
                 registers[unknown_syscall::FAULT_IP] =
@@ -170,20 +183,33 @@ impl Server {
             .space
             .resolve(objects, &FsFiles(fs), address, access)
         {
+            Ok(_) if self.signal_work(tid) => {
+                self.fault_return(tid, words[vm_fault::IP]);
+                Answer::None
+            }
             Ok(_) => Answer::Reply {
                 length: 0,
                 words: [0; 12],
             },
             Err(fault) => {
-                let signal = match fault {
-                    MemoryFault::Segmentation { .. } | MemoryFault::OutOfMemory => Signal::SIGSEGV,
-                    MemoryFault::Bus => Signal::SIGBUS,
+                use linux_personality::signal::info::{BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR};
+                let (signal, code) = match fault {
+                    MemoryFault::Segmentation { mapped: true } => (Signal::SIGSEGV, SEGV_ACCERR),
+                    MemoryFault::Segmentation { mapped: false } | MemoryFault::OutOfMemory => {
+                        (Signal::SIGSEGV, SEGV_MAPERR)
+                    }
+                    MemoryFault::Bus => (Signal::SIGBUS, BUS_ADRERR),
                 };
                 log::debug!(
                     "pid {pid} tid {tid}: {access:?} at {address:#x} (pc {:#x}): {fault:?}",
                     words[vm_fault::IP]
                 );
-                self.kill_process_of(tid, signal);
+                let info = linux_personality::signal::SigInfo::fault(signal, code, address);
+                // The data/instruction abort syndrome, as Linux's esr_context reports it.
+                let class: u64 = if instruction { 0x20 } else { 0x24 };
+                let syndrome = (class << 26) | (1 << 25) | (status & 0x1ff_ffff);
+                let sp = self.fault_stack_pointer(tid);
+                self.fault_signal(tid, info, syndrome, words[vm_fault::IP], sp);
                 Answer::None
             }
         }
@@ -199,13 +225,15 @@ impl Server {
         {
             return self.rewritten_system_call(tid, words);
         }
-        let signal = if class == EC_BRK {
-            Signal::SIGTRAP
+        use linux_personality::signal::info::{ILL_ILLOPC, TRAP_BRKPT};
+        let (signal, code) = if class == EC_BRK {
+            (Signal::SIGTRAP, TRAP_BRKPT)
         } else {
-            Signal::SIGILL
+            (Signal::SIGILL, ILL_ILLOPC)
         };
         log::debug!("tid {tid}: user exception ESR {syndrome:#x} at {fault_ip:#x}");
-        self.kill_process_of(tid, signal);
+        let info = linux_personality::signal::SigInfo::fault(signal, code, fault_ip);
+        self.fault_signal(tid, info, syndrome, fault_ip, words[user_exception::SP]);
         Answer::None
     }
 
@@ -259,6 +287,14 @@ impl Server {
             words[user_exception::SPSR],
         ];
         match crate::linux::dispatch(self, tid, context.x8, &registers) {
+            Some(result) if self.signal_work(tid) => {
+                context.x0 = result;
+                context.pc = words[user_exception::FAULT_IP].wrapping_add(4);
+                context.sp = words[user_exception::SP];
+                context.spsr = words[user_exception::SPSR];
+                self.deliver_and_resume(tid, context, crate::signals::Interrupted::No, None);
+                Answer::None
+            }
             Some(result) => {
                 context.x0 = result;
                 context.pc = words[user_exception::FAULT_IP].wrapping_add(4);
@@ -323,7 +359,8 @@ impl Server {
                 state: ThreadState::Running,
                 clear_child_tid: 0,
                 robust_list: 0,
-                signal_mask: linux_personality::signal::SignalSet::from_bits(0),
+                signals: linux_personality::signal::ThreadSignals::new(),
+                fault_address: 0,
             },
         );
         if let Some(process) = self.processes.get_mut(&pid) {
@@ -455,6 +492,16 @@ impl Server {
         thread.state = ThreadState::Running;
         let tcb: Cap<Tcb> = Cap::from_bits(thread.tcb);
         let next = registers[unknown_syscall::FAULT_IP].wrapping_add(4);
+        if self.signal_work(tid) {
+            self.objects.delete_cap(reply);
+            match self.call_context(tid, &registers, result, next) {
+                Some(context) => {
+                    self.deliver_and_resume(tid, context, crate::signals::Interrupted::No, None);
+                }
+                None => self.kill_process_of(tid, Signal::SIGKILL),
+            }
+            return;
+        }
         let (length, words) = match self.trap {
             TrapMode::Flag => {
                 let mut words = registers;
@@ -534,8 +581,11 @@ impl Server {
                 if outcome.notify.is_none() {
                     let _ = self.table.release(pid);
                 }
-                if let Some((parent, _signal)) = outcome.notify {
+                if let Some((parent, signal)) = outcome.notify {
                     crate::linux::process::child_changed(self, parent);
+                    if let Some(signal) = Signal::new(u64::from(signal)).filter(|_| signal != 0) {
+                        self.send_child_signal(parent, signal, pid, status);
+                    }
                 }
                 for zombie in outcome.reparented_zombies {
                     let _ = zombie;
@@ -544,6 +594,30 @@ impl Server {
             }
             Err(error) => log::warn!("pid {pid}: process table exit: {error}"),
         }
+    }
+
+    /// A resolved page fault of `tid` at `pc` with signals to deliver first.
+    fn fault_return(&mut self, tid: Tid, pc: u64) {
+        let Some(tcb) = self.threads.get(&tid).map(|thread| thread.tcb) else {
+            return;
+        };
+        let tcb: Cap<Tcb> = Cap::from_bits(tcb);
+        match tcb.tcb_read_registers(false) {
+            Ok(mut context) => {
+                context.pc = pc;
+                self.deliver_and_resume(tid, context, crate::signals::Interrupted::No, None);
+            }
+            Err(_) => self.kill_process_of(tid, Signal::SIGKILL),
+        }
+    }
+
+    /// The stack pointer of `tid` stopped in a fault.
+    fn fault_stack_pointer(&self, tid: Tid) -> u64 {
+        self.threads
+            .get(&tid)
+            .map(|thread| Cap::<Tcb>::from_bits(thread.tcb))
+            .and_then(|tcb| tcb.tcb_read_registers(false).ok())
+            .map_or(0, |context| context.sp)
     }
 
     /// Drops one reference to an open file description, closing it at the last.

@@ -35,6 +35,8 @@ pub struct Vdso {
     /// Counter ticks spent in the mapping step, and how many steps.
     map_ticks: Cell<u64>,
     maps: Cell<u64>,
+    /// The server's FP/SIMD trampolines in the text page's tail, if they fit.
+    pub trampolines: Option<Trampolines>,
 }
 
 /// What an exec needs to map the vDSO: the image, the vvar frame, and the file system
@@ -71,6 +73,92 @@ impl ExecVdso<'_> {
     }
 }
 
+/// Two code sequences the server places after the vDSO image (in the same read+execute
+/// pages, outside anything the ELF describes) so a thread saves and restores its own
+/// FP/SIMD registers, which the kernel's TCB interface cannot reach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trampolines {
+    /// Handler entry: with `x4` = the frame's `fpsimd_context.fpsr` and `x3` = the
+    /// handler, stores FPSR, FPCR and q0..q31 there and branches to the handler.
+    pub save_offset: u64,
+    /// `rt_sigreturn` first stage: with `x0` = the frame's `fpsimd_context.fpsr`, loads
+    /// FPSR, FPCR and q0..q31 from there, then calls `rt_sigreturn` again from
+    /// [`Self::restore_svc_offset`].
+    pub restore_offset: u64,
+    /// The `svc` ending the restore sequence.
+    pub restore_svc_offset: u64,
+}
+
+/// Bytes reserved for the trampolines at the end of the last text page.
+const TRAMPOLINE_BYTES: u64 = 256;
+
+/// The save sequence (see [`Trampolines::save_offset`]).
+fn save_sequence() -> Vec<u32> {
+    let mut code = alloc::vec![
+        0xd53b_4425, // mrs x5, fpsr
+        0xb900_0085, // str w5, [x4]
+        0xd53b_4405, // mrs x5, fpcr
+        0xb900_0485, // str w5, [x4, #4]
+        0x9100_2084, // add x4, x4, #8
+    ];
+    // stp q(2i), q(2i+1), [x4, #32i]
+    for pair in 0..16u32 {
+        code.push(
+            0xad00_0000 | ((pair * 2) << 15) | ((pair * 2 + 1) << 10) | (4 << 5) | (pair * 2),
+        );
+    }
+    code.push(0xd61f_0060); // br x3
+    code
+}
+
+/// The restore sequence (see [`Trampolines::restore_offset`]); the `svc` is last.
+fn restore_sequence() -> Vec<u32> {
+    let mut code = alloc::vec![
+        0xb940_0005, // ldr w5, [x0]
+        0xd51b_4425, // msr fpsr, x5
+        0xb940_0405, // ldr w5, [x0, #4]
+        0xd51b_4405, // msr fpcr, x5
+        0x9100_2000, // add x0, x0, #8
+    ];
+    // ldp q(2i), q(2i+1), [x0, #32i]
+    for pair in 0..16u32 {
+        code.push(0xad40_0000 | ((pair * 2) << 15) | ((pair * 2 + 1) << 10) | (pair * 2));
+    }
+    code.push(0xd280_1168); // mov x8, #139 (rt_sigreturn)
+    code.push(linux_personality::svc_rewrite::SVC_0);
+    code
+}
+
+/// Appends the trampolines to `bytes` (the image) within its last page; `None` if the
+/// image leaves no room.
+fn add_trampolines(bytes: &mut Vec<u8>, rewrite_svc: bool) -> Option<Trampolines> {
+    let pages = (bytes.len() as u64).div_ceil(PAGE_SIZE).max(1);
+    let start = pages * PAGE_SIZE - TRAMPOLINE_BYTES;
+    if (bytes.len() as u64) > start {
+        return None;
+    }
+    let save = save_sequence();
+    let restore = restore_sequence();
+    let mut code = Vec::new();
+    for word in save.iter().chain(restore.iter()) {
+        code.extend_from_slice(&word.to_le_bytes());
+    }
+    if code.len() as u64 > TRAMPOLINE_BYTES {
+        return None;
+    }
+    if rewrite_svc {
+        linux_personality::svc_rewrite::rewrite_svc(&mut code);
+    }
+    bytes.resize(start as usize, 0);
+    bytes.extend_from_slice(&code);
+    let restore_offset = start + save.len() as u64 * 4;
+    Some(Trampolines {
+        save_offset: start,
+        restore_offset,
+        restore_svc_offset: restore_offset + (restore.len() as u64 - 1) * 4,
+    })
+}
+
 impl Vdso {
     /// Checks and preloads `image`; `rewrite_svc` rewrites its `svc #0` for kernels without
     /// the Linux-syscall flag. `None` (with the reason logged) when the image is unusable.
@@ -99,6 +187,7 @@ impl Vdso {
             let rewritten = linux_personality::svc_rewrite::rewrite_svc(&mut bytes);
             log::info!("vDSO: rewrote {rewritten} svc instruction(s)");
         }
+        let trampolines = add_trampolines(&mut bytes, rewrite_svc);
         let mut text = Vec::new();
         for chunk in bytes.chunks(PAGE_SIZE as usize) {
             match objects.allocate_frame() {
@@ -131,6 +220,7 @@ impl Vdso {
             rewrite_svc,
             map_ticks: Cell::new(0),
             maps: Cell::new(0),
+            trampolines,
         })
     }
 

@@ -137,6 +137,15 @@ fn call(context: &mut Context<'_>, syscall: Syscall, a: [u64; 6]) -> Result<usiz
         // Signals.
         S::RtSigaction => signal::sys_rt_sigaction(context, a[0], a[1], a[2], a[3]),
         S::RtSigprocmask => signal::sys_rt_sigprocmask(context, a[0], a[1], a[2], a[3]),
+        S::RtSigpending => signal::sys_rt_sigpending(context, a[0], a[1]),
+        S::RtSigreturn => signal::sys_rt_sigreturn(context),
+        S::RtSigsuspend => signal::sys_rt_sigsuspend(context, a[0], a[1]),
+        S::RtSigtimedwait => signal::sys_rt_sigtimedwait(context, a[0], a[1], a[2], a[3]),
+        S::RtSigqueueinfo => signal::sys_rt_sigqueueinfo(context, a[0], a[1], a[2]),
+        S::Sigaltstack => signal::sys_sigaltstack(context, a[0], a[1]),
+        S::Kill => signal::sys_kill(context, a[0], a[1]),
+        S::Tkill => signal::sys_tgkill(context, None, a[0], a[1]),
+        S::Tgkill => signal::sys_tgkill(context, Some(a[0]), a[1], a[2]),
         // Time.
         S::ClockGettime => time::sys_clock_gettime(context, a[0], a[1]),
         S::ClockGetres => time::sys_clock_getres(context, a[0], a[1]),

@@ -215,6 +215,8 @@ fn fork(
         umask: parent.umask,
         credentials: parent.credentials,
         actions: parent.actions.clone(),
+        pending: linux_personality::signal::PendingSignals::new(),
+        stopped: None,
         threads: Vec::new(),
         executable: parent.executable.clone(),
         stack_limit: parent.stack_limit,
@@ -246,6 +248,14 @@ fn fork(
     }
     if let (Some(address), Some(thread)) = (clear_tid, server.threads.get_mut(&child_pid)) {
         thread.clear_child_tid = address;
+    }
+    let signals = server.threads.get(&context.tid).map(|thread| {
+        thread
+            .signals
+            .for_child(linux_personality::signal::AlternateStackInheritance::Copy)
+    });
+    if let (Some(signals), Some(thread)) = (signals, server.threads.get_mut(&child_pid)) {
+        thread.signals = signals;
     }
     log::debug!(
         "fork {} -> {child_pid}: {copied_pages} pages copied in {} counter ticks",
@@ -290,6 +300,9 @@ pub fn sys_execve(
         server.release_description(file);
     }
     let _ = server.table.mark_executed(context.pid);
+    if let Some(thread) = server.threads.get_mut(&context.tid) {
+        thread.signals.reset_for_exec();
+    }
     let tcb = server.threads.get(&context.tid).ok_or(Errno::ESRCH)?.tcb;
     let fresh = sel4::UserContext {
         pc: image.entry,
@@ -418,7 +431,10 @@ fn try_wait(server: &mut Server, pid: Pid, wait: &Wait) -> Result<Option<usize>,
         options,
         status_address,
         rusage_address,
-    } = *wait;
+    } = *wait
+    else {
+        return Ok(None);
+    };
     let children = server.table.waitable_children(pid);
     let report = match select_child(&children, target, options)? {
         WaitSelection::Ready(report) => report,
