@@ -1,5 +1,6 @@
-//! Process system calls: exit, ids, fork (clone without CLONE_VM; the address space is
-//! copied eagerly, a measured first step before copy-on-write), execve, wait4, limits.
+//! Process system calls: exit, ids, clone (fork with a copy-on-write address space,
+//! threads, vfork), execve (ELF and `#!` scripts), wait4/waitid, groups and sessions,
+//! limits, sysinfo.
 
 use super::{int_argument, After, Context};
 use crate::loader::{self, Request};
@@ -368,14 +369,17 @@ fn fork(
     clear_tid: Option<u64>,
 ) -> Result<usize, Errno> {
     let server = &mut *context.server;
-    let parent = server.processes.get(&context.pid).ok_or(Errno::ESRCH)?;
     let tcb = server.threads.get(&context.tid).ok_or(Errno::ESRCH)?.tcb;
     let started = crate::arch::counter();
-    let space = parent
+    let space = server
+        .processes
+        .get_mut(&context.pid)
+        .ok_or(Errno::ESRCH)?
         .space
         .duplicate(&mut server.objects)
         .map_err(|_| Errno::ENOMEM)?;
-    let copied_pages = space.resident_pages();
+    let parent = server.processes.get(&context.pid).ok_or(Errno::ESRCH)?;
+    let shared_pages = space.resident_pages();
     let files = match parent.files.fork(&mut server.open_files) {
         Ok(files) => files,
         Err(error) => {
@@ -446,7 +450,7 @@ fn fork(
         thread.clear_child_tid = address;
     }
     log::debug!(
-        "fork {} -> {child_pid}: {copied_pages} pages copied in {} counter ticks",
+        "fork {} -> {child_pid}: {shared_pages} pages shared copy-on-write in {} counter ticks",
         context.pid,
         crate::arch::counter().saturating_sub(started)
     );
@@ -552,7 +556,13 @@ const SCRIPT_HEADER: usize = 256;
 ///
 /// # Errors
 /// `ENOEXEC` for a line with no interpreter.
-fn parse_script(file: &[u8]) -> Option<Result<(Vec<u8>, Option<Vec<u8>>), Errno>> {
+/// A `#!` line's interpreter and its optional single argument.
+struct Interpreter {
+    path: Vec<u8>,
+    argument: Option<Vec<u8>>,
+}
+
+fn parse_script(file: &[u8]) -> Option<Result<Interpreter, Errno>> {
     let rest = file.strip_prefix(b"#!")?;
     let limit = rest.len().min(SCRIPT_HEADER - 2);
     let line = rest.get(..limit).unwrap_or(rest);
@@ -579,7 +589,10 @@ fn parse_script(file: &[u8]) -> Option<Result<(Vec<u8>, Option<Vec<u8>>), Errno>
         .and_then(|skip| argument.get(skip..))
         .filter(|argument| !argument.is_empty())
         .map(<[u8]>::to_vec);
-    Some(Ok((interpreter.to_vec(), argument)))
+    Some(Ok(Interpreter {
+        path: interpreter.to_vec(),
+        argument,
+    }))
 }
 
 /// Why a program could not be started.
@@ -635,9 +648,9 @@ pub fn load_program(
         return Err(ProgramError::Path(Errno::EACCES));
     };
     match parse_script(bytes) {
-        Some(Ok((interpreter, argument))) => {
+        Some(Ok(Interpreter { path, argument })) => {
             return Err(ProgramError::Script {
-                interpreter,
+                interpreter: path,
                 argument,
             })
         }
