@@ -96,7 +96,7 @@ impl FrameTable {
 
     /// How many mappings refer to frame `id`.
     pub fn references(&self, id: FrameId) -> u32 {
-        self.references.get(id.0 as usize).copied().unwrap_or(0) as u32
+        self.references.get(id.0 as usize).copied().unwrap_or(0)
     }
 
     /// Frames retyped so far, and how many are free.
