@@ -4,7 +4,8 @@
 //! Every present page is a copy of a frame's cap mapped with the area's permissions
 //! (read-only, read/write, read+execute; never writable and executable). Pages appear on
 //! demand: [`AddressSpace::resolve`] checks an access against the areas and fills an
-//! anonymous page with zeros or a file page with the file's bytes.
+//! anonymous page with zeros or a file page with the file's bytes. After `fork` a private
+//! page's frame is shared by both spaces, mapped read-only, until a write copies it.
 
 use crate::frames::FrameId;
 use crate::objects::{AllocError, Objects};
@@ -193,12 +194,22 @@ impl AddressSpace {
             .map(|(address, page)| (*address, *page))
             .collect();
         for (address, page) in present {
+            // A frame still shared copy-on-write stays read-only until written.
+            let permissions = if permissions.write
+                && self.is_private(address)
+                && objects.frames.references(page.frame) > 1
+            {
+                Permissions {
+                    write: false,
+                    ..permissions
+                }
+            } else {
+                permissions
+            };
             if page.permissions == permissions {
                 continue;
             }
-            objects.frames.retain(page.frame);
-            self.unmap_page(objects, address);
-            self.map_frame(objects, address, page.frame, permissions)?;
+            self.protect_page(objects, address, page, permissions)?;
         }
         Ok(())
     }
@@ -223,7 +234,12 @@ impl AddressSpace {
             return Err(MemoryFault::Segmentation { mapped: true });
         }
         let page_address = address & !(PAGE_SIZE - 1);
-        if let Some(page) = self.pages.get(&page_address) {
+        if let Some(page) = self.pages.get(&page_address).copied() {
+            if access == Access::Write && !page.permissions.write && self.is_private(address) {
+                return self
+                    .break_copy_on_write(objects, page_address, page, area.permissions)
+                    .map_err(|_| MemoryFault::OutOfMemory);
+            }
             return Ok(page.frame);
         }
         let frame = objects
@@ -285,39 +301,82 @@ impl AddressSpace {
         Ok(())
     }
 
-    /// A copy for `fork`: private pages copied eagerly, shared pages shared.
+    /// A copy for `fork`, copy-on-write: shared pages are shared; private pages are
+    /// shared too but mapped read-only in both spaces, and the first write in either
+    /// copies the frame ([`AddressSpace::resolve`]).
     ///
     /// # Errors
-    /// [`AllocError`]; the partial copy is destroyed.
-    pub fn duplicate(&self, objects: &mut Objects) -> Result<AddressSpace, AllocError> {
+    /// [`AllocError`]; the partial copy is destroyed (pages this space already made
+    /// read-only stay so and are made writable again by their next write fault).
+    pub fn duplicate(&mut self, objects: &mut Objects) -> Result<AddressSpace, AllocError> {
         let mut copy = AddressSpace::new(objects)?;
         copy.areas = self.areas.clone();
-        for (address, page) in &self.pages {
-            let shared = self.areas.lookup(*address).is_some_and(|area| {
-                area.sharing == Sharing::Shared
-                    || matches!(area.kind, VmaKind::Vdso | VmaKind::Vvar)
-            });
-            let frame = if shared {
-                objects.frames.retain(page.frame);
-                page.frame
-            } else {
-                match objects.allocate_frame() {
-                    Ok(frame) => {
-                        objects.frames.copy_frame(page.frame, frame);
-                        frame
-                    }
-                    Err(error) => {
-                        copy.destroy(objects);
-                        return Err(error);
-                    }
+        let present: Vec<(u64, Page)> = self
+            .pages
+            .iter()
+            .map(|(address, page)| (*address, *page))
+            .collect();
+        for (address, page) in present {
+            let permissions = if self.is_private(address) && page.permissions.write {
+                let read_only = Permissions {
+                    write: false,
+                    ..page.permissions
+                };
+                if let Err(error) = self.protect_page(objects, address, page, read_only) {
+                    copy.destroy(objects);
+                    return Err(error);
                 }
+                read_only
+            } else {
+                page.permissions
             };
-            if let Err(error) = copy.map_frame(objects, *address, frame, page.permissions) {
+            objects.frames.retain(page.frame);
+            if let Err(error) = copy.map_frame(objects, address, page.frame, permissions) {
                 copy.destroy(objects);
                 return Err(error);
             }
         }
         Ok(copy)
+    }
+
+    /// Whether `address` lies in a private area (copied, not shared, at fork).
+    fn is_private(&self, address: u64) -> bool {
+        self.areas.lookup(address).is_some_and(|area| {
+            area.sharing != Sharing::Shared && !matches!(area.kind, VmaKind::Vdso | VmaKind::Vvar)
+        })
+    }
+
+    /// Maps the present `page` at `address` again with `permissions`.
+    fn protect_page(
+        &mut self,
+        objects: &mut Objects,
+        address: u64,
+        page: Page,
+        permissions: Permissions,
+    ) -> Result<(), AllocError> {
+        objects.frames.retain(page.frame);
+        self.unmap_page(objects, address);
+        self.map_frame(objects, address, page.frame, permissions)
+    }
+
+    /// A write to a present private page that is mapped read-only because its frame is
+    /// shared copy-on-write: the last sharer takes the frame back writable, any other
+    /// gets a copy.
+    fn break_copy_on_write(
+        &mut self,
+        objects: &mut Objects,
+        address: u64,
+        page: Page,
+        permissions: Permissions,
+    ) -> Result<FrameId, AllocError> {
+        if objects.frames.references(page.frame) <= 1 {
+            self.protect_page(objects, address, page, permissions)?;
+            return Ok(page.frame);
+        }
+        let frame = objects.allocate_frame()?;
+        objects.frames.copy_frame(page.frame, frame);
+        self.map_frame(objects, address, frame, permissions)?;
+        Ok(frame)
     }
 
     /// Unmaps everything and returns the VSpace, page tables and frames for reuse.

@@ -94,6 +94,11 @@ impl FrameTable {
         }
     }
 
+    /// How many mappings refer to frame `id`.
+    pub fn references(&self, id: FrameId) -> u32 {
+        self.references.get(id.0 as usize).copied().unwrap_or(0)
+    }
+
     /// Frames retyped so far, and how many are free.
     pub fn counts(&self) -> (usize, usize) {
         (self.caps.len(), self.free.len())

@@ -127,6 +127,7 @@ fn main(bootinfo: &'static BootInfo) -> ! {
         init_pid: 0,
         warned: BTreeSet::new(),
         serving: None,
+        futexes: linux_personality::process::FutexQueues::new(),
     };
     if let Err(status) = start_init(&mut server, &config.arguments, &config.environment) {
         debug_println!("sel4-linux: init exited with status {status}");
@@ -232,6 +233,11 @@ fn start_init(
         Err(linux::process::ProgramError::Load(error)) => {
             return Err(Server::report_exec_failure(&path, &error));
         }
+        Err(linux::process::ProgramError::Script { .. }) => {
+            let name = core::str::from_utf8(&path).unwrap_or("(non-UTF-8 path)");
+            debug_println!("sel4-linux: {name}: a #! script cannot be the first process");
+            return Err(126);
+        }
     };
     let pid = match server.table.create_init(0) {
         Ok(pid) => pid,
@@ -283,6 +289,7 @@ fn start_init(
             threads: Vec::new(),
             executable: path,
             stack_limit: loader::STACK_SIZE,
+            vfork_parent: None,
         },
     );
     let context = sel4::UserContext {

@@ -55,6 +55,9 @@ pub struct Process {
     pub executable: Vec<u8>,
     /// Soft RLIMIT_STACK, bytes.
     pub stack_limit: u64,
+    /// A vfork child runs in this process's memory until it execs or exits (its own
+    /// `space` is an empty placeholder meanwhile).
+    pub vfork_parent: Option<Pid>,
 }
 
 /// Why a thread is parked (its system call has not been answered yet).
@@ -72,6 +75,17 @@ pub enum Wait {
     /// `rt_sigtimedwait` without a timeout: until a signal of `set` is pending.
     /// (A nonzero timeout waits the same way until the timer service adds a deadline.)
     QueuedSignal { set: SignalSet, info_address: u64 },
+    /// `waitid` for a child to change state: the report is a `siginfo_t`.
+    ChildInfo {
+        target: WaitTarget,
+        options: WaitOptions,
+        info_address: u64,
+        rusage_address: u64,
+    },
+    /// `futex` wait: queued in [`crate::server::Server::futexes`] under the thread id.
+    Futex,
+    /// A vfork parent, until `child` execs or exits.
+    Vfork { child: Pid },
 }
 
 /// Where a thread is.

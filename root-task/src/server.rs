@@ -61,6 +61,8 @@ pub struct Server {
     pub warned: BTreeSet<u64>,
     /// The thread whose message is being handled (its reply is the server's to send).
     pub serving: Option<Tid>,
+    /// Threads parked in `futex` waits, keyed by [`crate::linux::futex::key`].
+    pub futexes: linux_personality::process::FutexQueues,
 }
 
 /// The file system as file-backed pages read it.
@@ -170,13 +172,14 @@ impl Server {
         let Some(pid) = self.threads.get(&tid).map(|thread| thread.pid) else {
             return Answer::None;
         };
+        let owner = self.memory_owner(pid);
         let Server {
             objects,
             processes,
             fs,
             ..
         } = self;
-        let Some(process) = processes.get_mut(&pid) else {
+        let Some(process) = processes.get_mut(&owner) else {
             return Answer::None;
         };
         match process
@@ -242,6 +245,7 @@ impl Server {
         let Some(pid) = self.threads.get(&tid).map(|thread| thread.pid) else {
             return false;
         };
+        let pid = self.memory_owner(pid);
         let Server {
             objects,
             processes,
@@ -331,7 +335,7 @@ impl Server {
     ) -> Result<(), AllocError> {
         let Some(vspace) = self
             .processes
-            .get(&pid)
+            .get(&self.memory_owner(pid))
             .map(|process| process.space.vspace())
         else {
             return Err(AllocError::OutOfMemory);
@@ -424,11 +428,22 @@ impl Server {
         if let ThreadState::Parked { reply, .. } = thread.state {
             self.objects.delete_cap(reply);
         }
+        self.futexes
+            .cancel(linux_personality::process::WaiterId(u64::from(tid)));
         self.objects.free_tcb(thread.tcb);
         self.objects.free_cnode(thread.cnode);
         if let Some(process) = self.processes.get_mut(&thread.pid) {
             process.threads.retain(|other| *other != tid);
         }
+    }
+
+    /// The process whose address space `pid` runs in: its vfork parent while it has
+    /// one, else itself.
+    pub fn memory_owner(&self, pid: Pid) -> Pid {
+        self.processes
+            .get(&pid)
+            .and_then(|process| process.vfork_parent)
+            .unwrap_or(pid)
     }
 
     /// Points thread `tid`'s TCB at `vspace` (after execve replaced its address space).
@@ -553,10 +568,21 @@ impl Server {
     /// Ends process `pid` with `status`: threads, descriptors and memory go back to the
     /// pools, the parent learns of it, and init's exit ends the system.
     pub fn exit_process(&mut self, pid: Pid, status: WaitStatus) {
+        // Robust futexes and clear-tid words live in memory that may outlive the
+        // process (shared mappings, a vfork parent's memory): released before it goes.
+        for tid in self
+            .processes
+            .get(&pid)
+            .map(|process| process.threads.clone())
+            .unwrap_or_default()
+        {
+            crate::linux::futex::thread_exiting(self, tid);
+        }
         let Some(mut process) = self.processes.remove(&pid) else {
             return;
         };
         log::debug!("pid {}: exit with {status:?}", process.pid);
+        crate::linux::process::release_vfork_parent(self, &mut process);
         for tid in core::mem::take(&mut process.threads) {
             self.remove_thread(tid);
         }
@@ -580,6 +606,11 @@ impl Server {
             Ok(outcome) => {
                 if outcome.notify.is_none() {
                     let _ = self.table.release(pid);
+                }
+                if let Some((parent, _)) = outcome.notify {
+                    if crate::linux::process::parent_discards_children(self, parent) {
+                        let _ = self.table.reap(parent, pid);
+                    }
                 }
                 if let Some((parent, signal)) = outcome.notify {
                     crate::linux::process::child_changed(self, parent);

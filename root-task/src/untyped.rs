@@ -56,6 +56,17 @@ impl UntypedPool {
         UntypedPool { regions, devices }
     }
 
+    /// RAM in the untypeds: (total bytes, bytes not yet retyped), for `sysinfo`.
+    pub fn ram_bytes(&self) -> (u64, u64) {
+        self.regions.iter().fold((0, 0), |(total, free), region| {
+            let size = 1u64.checked_shl(u32::from(region.size_bits)).unwrap_or(0);
+            (
+                total.saturating_add(size),
+                free.saturating_add(size.saturating_sub(region.used)),
+            )
+        })
+    }
+
     /// The device untyped containing physical address `paddr`.
     pub fn device_containing(&self, paddr: u64) -> Option<DeviceRegion> {
         self.devices.iter().copied().find(|device| {

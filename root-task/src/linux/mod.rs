@@ -7,6 +7,7 @@
 //! [`call`]. Unknown numbers return ENOSYS, logged once per number at warn level.
 
 pub mod fs;
+pub mod futex;
 pub mod misc;
 pub mod mm;
 pub mod process;
@@ -14,7 +15,7 @@ pub mod signal;
 pub mod time;
 
 use crate::process::{Pid, Process, Tid};
-use crate::server::{FsFiles, Server};
+use crate::server::Server;
 use crate::user_memory::UserMemory;
 use alloc::vec::Vec;
 use linux_personality::{Errno, Syscall};
@@ -134,6 +135,17 @@ fn call(context: &mut Context<'_>, syscall: Syscall, a: [u64; 6]) -> Result<usiz
         S::Wait4 => process::sys_wait4(context, a[0], a[1], a[2], a[3]),
         S::Prlimit64 => process::sys_prlimit64(context, a[0], a[1], a[2], a[3]),
         S::Getrlimit => process::sys_prlimit64(context, 0, a[0], 0, a[1]),
+        S::Waitid => process::sys_waitid(context, a[0], a[1], a[2], a[3], a[4]),
+        S::Setpgid => process::sys_setpgid(context, a[0], a[1]),
+        S::Getpgid => process::sys_getpgid(context, a[0]),
+        S::Getsid => process::sys_getsid(context, a[0]),
+        S::Setsid => process::sys_setsid(context),
+        S::Getrusage => process::sys_getrusage(context, a[0], a[1]),
+        S::Times => process::sys_times(context, a[0]),
+        S::Sysinfo => process::sys_sysinfo(context, a[0]),
+        // Threads.
+        S::Futex => futex::sys_futex(context, a[0], a[1], a[2], a[3], a[4], a[5]),
+        S::GetRobustList => futex::sys_get_robust_list(context, a[0], a[1], a[2]),
         // Signals.
         S::RtSigaction => signal::sys_rt_sigaction(context, a[0], a[1], a[2], a[3]),
         S::RtSigprocmask => signal::sys_rt_sigprocmask(context, a[0], a[1], a[2], a[3]),
@@ -175,20 +187,7 @@ impl Context<'_> {
         &mut self,
         f: impl FnOnce(&mut UserMemory<'_>) -> Result<R, Errno>,
     ) -> Result<R, Errno> {
-        let Server {
-            objects,
-            processes,
-            fs,
-            ..
-        } = &mut *self.server;
-        let process = processes.get_mut(&self.pid).ok_or(Errno::ESRCH)?;
-        let files = FsFiles(fs);
-        let mut memory = UserMemory {
-            space: &mut process.space,
-            objects,
-            files: &files,
-        };
-        f(&mut memory)
+        futex::with_memory_of(self.server, self.pid, f)
     }
 
     /// Copies from user memory.

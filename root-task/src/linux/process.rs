@@ -1,5 +1,6 @@
-//! Process system calls: exit, ids, fork (clone without CLONE_VM; the address space is
-//! copied eagerly, a measured first step before copy-on-write), execve, wait4, limits.
+//! Process system calls: exit, ids, clone (fork with a copy-on-write address space,
+//! threads, vfork), execve (ELF and `#!` scripts), wait4/waitid, groups and sessions,
+//! limits, sysinfo.
 
 use super::{int_argument, After, Context};
 use crate::loader::{self, Request};
@@ -10,8 +11,8 @@ use linux_personality::fs::inode::Content;
 use linux_personality::fs::{path, EmptyPath, Follow, Identity};
 use linux_personality::process::wait_status::WNOHANG;
 use linux_personality::process::{
-    decode_clone, select_child, CallerRole, CloneError, Consume, ForkRequest, Inheritance,
-    ThreadGroup, WaitOptions, WaitSelection, WaitStatus, WaitTarget,
+    decode_clone, select_child, CallerRole, CloneError, CloneRequest, Consume, ForkRequest,
+    Inheritance, ThreadGroup, VforkWait, WaitOptions, WaitSelection, WaitStatus, WaitTarget,
 };
 use linux_personality::{Errno, FileId};
 use sel4::cap_type::Tcb;
@@ -21,9 +22,21 @@ use sel4::{unknown_syscall, Cap};
 const EXEC_STRINGS: usize = 32 * 1024;
 const EXEC_BYTES: usize = 256 * 1024;
 
+/// `exit`: ends the calling thread; the last thread's exit ends the process.
 pub fn sys_exit(context: &mut Context<'_>, code: u64) -> Result<usize, Errno> {
-    // Single-threaded processes only for now: exit ends the process.
-    sys_exit_group(context, code)
+    let caller = context.tid;
+    let others = context.process()?.threads.iter().any(|&tid| tid != caller);
+    if !others {
+        return sys_exit_group(context, code);
+    }
+    context.after = After::NoReply;
+    let server = &mut *context.server;
+    super::futex::thread_exiting(server, context.tid);
+    if context.tid != context.pid {
+        let _ = server.table.remove_thread(context.tid);
+    }
+    server.remove_thread(context.tid);
+    Ok(0)
 }
 
 pub fn sys_exit_group(context: &mut Context<'_>, code: u64) -> Result<usize, Errno> {
@@ -147,18 +160,208 @@ pub fn sys_clone(
             CloneError::Invalid(_) | CloneError::Unsupported(_) => Errno::EINVAL,
         },
     )?;
-    if request.memory == Inheritance::Share || request.thread_group == ThreadGroup::Same {
-        // Threads and vfork share memory: not yet.
-        log::warn!("clone flags {flags:#x}: shared memory (threads, vfork) not implemented");
-        return Err(Errno::ENOSYS);
+    match (request.thread_group, request.memory, request.vfork) {
+        (ThreadGroup::Same, Inheritance::Share, _)
+            if request.files == Inheritance::Share && request.filesystem == Inheritance::Share =>
+        {
+            clone_thread(context, &request)
+        }
+        (ThreadGroup::New, Inheritance::Share, VforkWait::Wait) => vfork(context, &request),
+        (ThreadGroup::New, Inheritance::Copy, _) => {
+            let child = fork(
+                context,
+                request.exit_signal,
+                request.stack,
+                request.tls,
+                request.child_clear_tid,
+            )?;
+            if let Some(address) = request.parent_tid {
+                let _ = context.write_user(address, &(child as u32).to_le_bytes());
+            }
+            Ok(child)
+        }
+        _ => {
+            log::warn!("clone flags {flags:#x}: this sharing combination is not implemented");
+            Err(Errno::EINVAL)
+        }
     }
-    fork(
-        context,
-        request.exit_signal,
-        request.stack,
-        request.tls,
+}
+
+/// The caller's registers for a new thread or process: returning 0 from its `svc`, on
+/// `stack` and with `tls` when given.
+fn child_registers(
+    context: &Context<'_>,
+    stack: Option<u64>,
+    tls: Option<u64>,
+) -> Result<sel4::UserContext, Errno> {
+    let tcb = context
+        .server
+        .threads
+        .get(&context.tid)
+        .ok_or(Errno::ESRCH)?
+        .tcb;
+    let caller: Cap<Tcb> = Cap::from_bits(tcb);
+    let mut registers = caller
+        .tcb_read_registers(false)
+        .map_err(|_| Errno::EAGAIN)?;
+    registers.x0 = 0;
+    registers.pc = context.registers[unknown_syscall::FAULT_IP].wrapping_add(4);
+    if let Some(stack) = stack {
+        registers.sp = stack;
+    }
+    if let Some(tls) = tls {
+        registers.tpidr_el0 = tls;
+    }
+    Ok(registers)
+}
+
+/// `clone(CLONE_VM | CLONE_THREAD | ...)`: a new thread in the caller's process.
+fn clone_thread(context: &mut Context<'_>, request: &CloneRequest) -> Result<usize, Errno> {
+    let registers = child_registers(context, request.stack, request.tls)?;
+    let server = &mut *context.server;
+    let tid = server.table.add_thread(context.pid, u64::MAX)?;
+    if server.start_thread(context.pid, tid, &registers).is_err() {
+        let _ = server.table.remove_thread(tid);
+        return Err(Errno::EAGAIN);
+    }
+    // A new thread inherits the caller's mask; its alternate stack starts disabled, as
+    // Linux does for CLONE_VM threads.
+    let signals = server.threads.get(&context.tid).map(|thread| {
+        thread
+            .signals
+            .for_child(linux_personality::signal::AlternateStackInheritance::Disable)
+    });
+    if let Some(thread) = server.threads.get_mut(&tid) {
+        if let Some(signals) = signals {
+            thread.signals = signals;
+        }
+        thread.clear_child_tid = request.child_clear_tid.unwrap_or(0);
+    }
+    // The new thread cannot run before the server waits again (it has the lower
+    // priority), so these stores land before its first instruction.
+    let bytes = tid.to_le_bytes();
+    for address in [request.parent_tid, request.child_set_tid]
+        .into_iter()
+        .flatten()
+    {
+        let _ = context.write_user(address, &bytes);
+    }
+    log::trace!("pid {}: thread {tid} created", context.pid);
+    Ok(tid as usize)
+}
+
+/// `clone(CLONE_VM | CLONE_VFORK)` (vfork, posix_spawn): a new process running in the
+/// caller's memory; the caller is parked until the child execs or exits.
+fn vfork(context: &mut Context<'_>, request: &CloneRequest) -> Result<usize, Errno> {
+    let registers = child_registers(context, request.stack, request.tls)?;
+    let server = &mut *context.server;
+    let parent = server.processes.get(&context.pid).ok_or(Errno::ESRCH)?;
+    // The child's own space is an empty placeholder until it execs.
+    let placeholder =
+        crate::address_space::AddressSpace::new(&mut server.objects).map_err(|_| Errno::ENOMEM)?;
+    let files = if request.files == Inheritance::Share {
+        log::debug!("vfork with CLONE_FILES: the descriptor table is copied");
+        parent.files.fork(&mut server.open_files)
+    } else {
+        parent.files.fork(&mut server.open_files)
+    };
+    let files = match files {
+        Ok(files) => files,
+        Err(error) => {
+            placeholder.destroy(&mut server.objects);
+            return Err(error);
+        }
+    };
+    let child_pid = match server.table.fork(
+        context.pid,
+        ForkRequest {
+            uid: 0,
+            nproc_limit: u64::MAX,
+            exit_signal: request.exit_signal,
+            parent: request.parent,
+        },
+    ) {
+        Ok(pid) => pid,
+        Err(error) => {
+            placeholder.destroy(&mut server.objects);
+            let mut files = files;
+            for file in files.close_all() {
+                server.release_description(file);
+            }
+            return Err(error);
+        }
+    };
+    let child = Process {
+        pid: child_pid,
+        space: placeholder,
+        heap: parent.heap,
+        vdso_base: parent.vdso_base,
+        files,
+        cwd: parent.cwd,
+        umask: parent.umask,
+        credentials: parent.credentials,
+        actions: parent.actions.clone(),
+        threads: Vec::new(),
+        executable: parent.executable.clone(),
+        stack_limit: parent.stack_limit,
+        vfork_parent: Some(server.memory_owner(context.pid)),
+        pending: linux_personality::signal::PendingSignals::new(),
+        stopped: None,
+    };
+    server.processes.insert(child_pid, child);
+    if server
+        .start_thread(child_pid, child_pid, &registers)
+        .is_err()
+    {
+        server.exit_process(child_pid, WaitStatus::Exited(127));
+        return Err(Errno::EAGAIN);
+    }
+    if let Some(address) = request.parent_tid {
+        let _ = context.write_user(address, &child_pid.to_le_bytes());
+    }
+    if let (Some(address), Some(thread)) = (
         request.child_clear_tid,
-    )
+        context.server.threads.get_mut(&child_pid),
+    ) {
+        thread.clear_child_tid = address;
+    }
+    // Parked with the child's pid as the answer it will get.
+    let mut registers = *context.registers;
+    registers[0] = u64::from(child_pid);
+    context
+        .server
+        .park(context.tid, Wait::Vfork { child: child_pid }, &registers)
+        .map_err(|_| Errno::ENOMEM)?;
+    context.after = After::NoReply;
+    Ok(0)
+}
+
+/// A vfork child leaves its parent's memory (exec or exit): the parent resumes.
+pub fn release_vfork_parent(server: &mut Server, child: &mut Process) {
+    if child.vfork_parent.take().is_some() {
+        wake_vfork_parent(server, child.pid);
+    }
+}
+
+/// Answers the thread parked in vfork for `child` with the child's pid.
+fn wake_vfork_parent(server: &mut Server, child: Pid) {
+    let waiting: Vec<u32> = server
+        .threads
+        .values()
+        .filter(|thread| {
+            matches!(
+                thread.state,
+                ThreadState::Parked {
+                    wait: Wait::Vfork { child: waited },
+                    ..
+                } if waited == child
+            )
+        })
+        .map(|thread| thread.tid)
+        .collect();
+    for tid in waiting {
+        server.unpark(tid, u64::from(child));
+    }
 }
 
 /// A new process with a copy of the caller's memory, descriptors and dispositions; the
@@ -171,14 +374,17 @@ fn fork(
     clear_tid: Option<u64>,
 ) -> Result<usize, Errno> {
     let server = &mut *context.server;
-    let parent = server.processes.get(&context.pid).ok_or(Errno::ESRCH)?;
     let tcb = server.threads.get(&context.tid).ok_or(Errno::ESRCH)?.tcb;
     let started = crate::arch::counter();
-    let space = parent
+    let space = server
+        .processes
+        .get_mut(&context.pid)
+        .ok_or(Errno::ESRCH)?
         .space
         .duplicate(&mut server.objects)
         .map_err(|_| Errno::ENOMEM)?;
-    let copied_pages = space.resident_pages();
+    let parent = server.processes.get(&context.pid).ok_or(Errno::ESRCH)?;
+    let shared_pages = space.resident_pages();
     let files = match parent.files.fork(&mut server.open_files) {
         Ok(files) => files,
         Err(error) => {
@@ -220,6 +426,7 @@ fn fork(
         threads: Vec::new(),
         executable: parent.executable.clone(),
         stack_limit: parent.stack_limit,
+        vfork_parent: None,
     };
     server.processes.insert(child_pid, child);
     // The child's registers: the caller's, returning 0 from the instruction after svc.
@@ -258,7 +465,7 @@ fn fork(
         thread.signals = signals;
     }
     log::debug!(
-        "fork {} -> {child_pid}: {copied_pages} pages copied in {} counter ticks",
+        "fork {} -> {child_pid}: {shared_pages} pages shared copy-on-write in {} counter ticks",
         context.pid,
         crate::arch::counter().saturating_sub(started)
     );
@@ -271,22 +478,54 @@ pub fn sys_execve(
     argv: u64,
     envp: u64,
 ) -> Result<usize, Errno> {
-    let path = context.read_path(path)?;
-    let (arguments, environment) = context.with_memory(|memory| {
+    let mut path = context.read_path(path)?;
+    let (mut arguments, environment) = context.with_memory(|memory| {
         let arguments = memory.read_string_array(argv, EXEC_STRINGS, EXEC_BYTES)?;
         let environment = memory.read_string_array(envp, EXEC_STRINGS, EXEC_BYTES)?;
         Ok((arguments, environment))
     })?;
     let cwd = context.process()?.cwd;
     let server = &mut *context.server;
-    let image =
-        load_program(server, cwd, &path, &arguments, &environment).map_err(
-            |error| match error {
-                ProgramError::Path(errno) => errno,
-                ProgramError::Load(error) => error.errno(),
-            },
-        )?;
-    // The point of no return: the old image goes.
+    // `#!` scripts: the interpreter runs with the script's path as an argument; Linux
+    // follows at most four levels of interpreters that are scripts themselves.
+    let mut levels = 0;
+    let image = loop {
+        match load_program(server, cwd, &path, &arguments, &environment) {
+            Ok(image) => break image,
+            Err(ProgramError::Script {
+                interpreter,
+                argument,
+            }) => {
+                levels += 1;
+                if levels > SCRIPT_LEVELS {
+                    return Err(Errno::ELOOP);
+                }
+                let mut rewritten = Vec::with_capacity(arguments.len() + 2);
+                rewritten.push(interpreter.clone());
+                rewritten.extend(argument);
+                rewritten.push(core::mem::replace(&mut path, interpreter));
+                rewritten.extend(arguments.into_iter().skip(1));
+                arguments = rewritten;
+            }
+            Err(ProgramError::Path(errno)) => return Err(errno),
+            Err(ProgramError::Load(error)) => return Err(error.errno()),
+        }
+    };
+    // The point of no return: the other threads and the old image go.
+    let others: Vec<u32> = server
+        .processes
+        .get(&context.pid)
+        .map(|process| process.threads.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|&tid| tid != context.tid)
+        .collect();
+    for tid in others {
+        if tid != context.pid {
+            let _ = server.table.remove_thread(tid);
+        }
+        server.remove_thread(tid);
+    }
     let vspace = image.space.vspace();
     let process = server.processes.get_mut(&context.pid).ok_or(Errno::ESRCH)?;
     let old = core::mem::replace(&mut process.space, image.space);
@@ -295,7 +534,11 @@ pub fn sys_execve(
     process.executable = path;
     process.actions.reset_for_exec();
     let closed = process.files.close_on_exec_sweep();
+    let vforked = process.vfork_parent.take().is_some();
     old.destroy(&mut server.objects);
+    if vforked {
+        wake_vfork_parent(server, context.pid);
+    }
     for file in closed {
         server.release_description(file);
     }
@@ -321,10 +564,64 @@ pub fn sys_execve(
     Ok(0)
 }
 
+/// Levels of `#!` interpreters followed before `ELOOP` (Linux: 4 rewrites).
+const SCRIPT_LEVELS: usize = 4;
+/// How much of a script's first line Linux reads (`BINPRM_BUF_SIZE`).
+const SCRIPT_HEADER: usize = 256;
+
+/// Parses a `#!` line: the interpreter and its optional single argument (the rest of
+/// the line, trimmed). `None` if `file` is not a script.
+///
+/// # Errors
+/// `ENOEXEC` for a line with no interpreter.
+/// A `#!` line's interpreter and its optional single argument.
+struct Interpreter {
+    path: Vec<u8>,
+    argument: Option<Vec<u8>>,
+}
+
+fn parse_script(file: &[u8]) -> Option<Result<Interpreter, Errno>> {
+    let rest = file.strip_prefix(b"#!")?;
+    let limit = rest.len().min(SCRIPT_HEADER - 2);
+    let line = rest.get(..limit).unwrap_or(rest);
+    let line = match line.iter().position(|&byte| byte == b'\n') {
+        Some(end) => line.get(..end).unwrap_or(line),
+        None => line,
+    };
+    let is_blank = |byte: &u8| *byte == b' ' || *byte == b'\t';
+    let start = line.iter().position(|byte| !is_blank(byte));
+    let Some(start) = start else {
+        return Some(Err(Errno::ENOEXEC));
+    };
+    let line = line.get(start..).unwrap_or_default();
+    let end = line
+        .iter()
+        .rposition(|byte| !is_blank(byte))
+        .map_or(0, |end| end + 1);
+    let line = line.get(..end).unwrap_or_default();
+    let split = line.iter().position(is_blank).unwrap_or(line.len());
+    let (interpreter, argument) = line.split_at(split);
+    let argument = argument
+        .iter()
+        .position(|byte| !is_blank(byte))
+        .and_then(|skip| argument.get(skip..))
+        .filter(|argument| !argument.is_empty())
+        .map(<[u8]>::to_vec);
+    Some(Ok(Interpreter {
+        path: interpreter.to_vec(),
+        argument,
+    }))
+}
+
 /// Why a program could not be started.
 pub enum ProgramError {
     Path(Errno),
     Load(crate::loader::LoadError),
+    /// A `#!` script: run `interpreter` (with `argument`) on it instead.
+    Script {
+        interpreter: Vec<u8>,
+        argument: Option<Vec<u8>>,
+    },
 }
 
 /// Resolves `path` from `cwd` and loads it with `arguments` and `environment`.
@@ -368,6 +665,16 @@ pub fn load_program(
     let Content::Regular(bytes) = fs.inode(inode).map_err(ProgramError::Path)?.content() else {
         return Err(ProgramError::Path(Errno::EACCES));
     };
+    match parse_script(bytes) {
+        Some(Ok(Interpreter { path, argument })) => {
+            return Err(ProgramError::Script {
+                interpreter: path,
+                argument,
+            })
+        }
+        Some(Err(errno)) => return Err(ProgramError::Path(errno)),
+        None => {}
+    }
     loader::load(
         objects,
         &FsFiles(fs),
@@ -420,20 +727,46 @@ pub fn sys_wait4(
     }
 }
 
-/// Looks for a child matching `wait`; reports and reaps it. `Ok(None)` if none is ready.
+/// Where a wait's report goes.
+#[derive(Clone, Copy)]
+enum ReportTo {
+    /// wait4: the status word at this address (0: none); returns the pid.
+    Status(u64),
+    /// waitid: a `siginfo_t` at this address (0: none); returns 0.
+    Info(u64),
+}
+
+/// Looks for a child matching `wait`; reports and reaps it. `Ok(None)` if none is ready
+/// (or `wait` is not a wait for children).
 ///
 /// # Errors
 /// `ECHILD`, or `EFAULT` writing the status (after which the child is still reaped, as
 /// on Linux).
 fn try_wait(server: &mut Server, pid: Pid, wait: &Wait) -> Result<Option<usize>, Errno> {
-    let Wait::Child {
-        target,
-        options,
-        status_address,
-        rusage_address,
-    } = *wait
-    else {
-        return Ok(None);
+    let (target, options, rusage_address, report_to) = match *wait {
+        Wait::Child {
+            target,
+            options,
+            status_address,
+            rusage_address,
+        } => (
+            target,
+            options,
+            rusage_address,
+            ReportTo::Status(status_address),
+        ),
+        Wait::ChildInfo {
+            target,
+            options,
+            info_address,
+            rusage_address,
+        } => (
+            target,
+            options,
+            rusage_address,
+            ReportTo::Info(info_address),
+        ),
+        _ => return Ok(None),
     };
     let children = server.table.waitable_children(pid);
     let report = match select_child(&children, target, options)? {
@@ -449,26 +782,179 @@ fn try_wait(server: &mut Server, pid: Pid, wait: &Wait) -> Result<Option<usize>,
         }
         Consume::Keep => {}
     }
-    let Server {
-        objects,
-        processes,
-        fs,
-        ..
-    } = server;
-    let process = processes.get_mut(&pid).ok_or(Errno::ESRCH)?;
-    let mut memory = crate::user_memory::UserMemory {
-        space: &mut process.space,
-        objects,
-        files: &FsFiles(fs),
+    super::futex::with_memory_of(server, pid, |memory| {
+        if rusage_address != 0 {
+            // struct rusage: no accounting yet, all zero.
+            memory.write(rusage_address, &[0u8; 144])?;
+        }
+        match report_to {
+            ReportTo::Status(address) => {
+                if address != 0 {
+                    memory.write(address, &report.status.encode().to_le_bytes())?;
+                }
+                Ok(Some(report.pid as usize))
+            }
+            ReportTo::Info(address) => {
+                if address != 0 {
+                    memory.write(
+                        address,
+                        &child_siginfo(report.pid, report.uid, report.status),
+                    )?;
+                }
+                Ok(Some(0))
+            }
+        }
+    })
+}
+
+/// The first 32 bytes of the `siginfo_t` waitid fills: si_signo SIGCHLD, si_errno,
+/// si_code (CLD_*), si_pid, si_uid, si_status.
+fn child_siginfo(pid: Pid, uid: u32, status: WaitStatus) -> [u8; 32] {
+    const SIGCHLD: i32 = 17;
+    const SIGCONT: i32 = 18;
+    const CLD_EXITED: i32 = 1;
+    const CLD_KILLED: i32 = 2;
+    const CLD_DUMPED: i32 = 3;
+    const CLD_STOPPED: i32 = 5;
+    const CLD_CONTINUED: i32 = 6;
+    let (code, value) = match status {
+        WaitStatus::Exited(code) => (CLD_EXITED, i32::from(code)),
+        WaitStatus::Signaled { signal, core } => (
+            if core == linux_personality::signal::CoreDump::Dumped {
+                CLD_DUMPED
+            } else {
+                CLD_KILLED
+            },
+            signal.number() as i32,
+        ),
+        WaitStatus::Stopped(signal) => (CLD_STOPPED, signal.number() as i32),
+        WaitStatus::Continued => (CLD_CONTINUED, SIGCONT),
     };
-    if status_address != 0 {
-        memory.write(status_address, &report.status.encode().to_le_bytes())?;
+    let mut info = [0u8; 32];
+    let fields: [(usize, [u8; 4]); 5] = [
+        (0, SIGCHLD.to_le_bytes()),
+        (8, code.to_le_bytes()),
+        (16, pid.to_le_bytes()),
+        (20, uid.to_le_bytes()),
+        (24, value.to_le_bytes()),
+    ];
+    for (offset, bytes) in fields {
+        if let Some(slot) = info.get_mut(offset..offset + 4) {
+            slot.copy_from_slice(&bytes);
+        }
     }
-    if rusage_address != 0 {
-        // struct rusage: no accounting yet, all zero.
-        memory.write(rusage_address, &[0u8; 144])?;
+    info
+}
+
+pub fn sys_waitid(
+    context: &mut Context<'_>,
+    id_type: u64,
+    id: u64,
+    info: u64,
+    options: u64,
+    rusage: u64,
+) -> Result<usize, Errno> {
+    let options = WaitOptions::for_waitid(options)?;
+    let pgid = context
+        .server
+        .table
+        .get(context.pid)
+        .map_or(context.pid, |process| process.pgid);
+    let target = WaitTarget::for_waitid(id_type, id, pgid)?;
+    let wait = Wait::ChildInfo {
+        target,
+        options,
+        info_address: info,
+        rusage_address: rusage,
+    };
+    match try_wait(context.server, context.pid, &wait)? {
+        Some(result) => Ok(result),
+        None if options.has(WNOHANG) => {
+            // Nothing to report: Linux clears the fields it would have set.
+            if info != 0 {
+                context.write_user(info, &[0u8; 32])?;
+            }
+            Ok(0)
+        }
+        None => {
+            context
+                .server
+                .park(context.tid, wait, context.registers)
+                .map_err(|_| Errno::ENOMEM)?;
+            context.after = After::NoReply;
+            Ok(0)
+        }
     }
-    Ok(Some(report.pid as usize))
+}
+
+pub fn sys_setpgid(context: &mut Context<'_>, pid: u64, pgid: u64) -> Result<usize, Errno> {
+    context.server.table.setpgid(context.pid, pid, pgid)?;
+    Ok(0)
+}
+
+pub fn sys_getpgid(context: &mut Context<'_>, pid: u64) -> Result<usize, Errno> {
+    Ok(context.server.table.getpgid(context.pid, pid)? as usize)
+}
+
+pub fn sys_getsid(context: &mut Context<'_>, pid: u64) -> Result<usize, Errno> {
+    Ok(context.server.table.getsid(context.pid, pid)? as usize)
+}
+
+pub fn sys_setsid(context: &mut Context<'_>) -> Result<usize, Errno> {
+    Ok(context.server.table.setsid(context.pid)? as usize)
+}
+
+/// `getrusage`: no CPU accounting exists yet (the kernel keeps none per thread), so this
+/// is refused rather than answered with invented figures.
+pub fn sys_getrusage(_context: &mut Context<'_>, who: u64, _usage: u64) -> Result<usize, Errno> {
+    const RUSAGE_SELF: i32 = 0;
+    const RUSAGE_CHILDREN: i32 = -1;
+    const RUSAGE_THREAD: i32 = 1;
+    match int_argument(who) {
+        RUSAGE_SELF | RUSAGE_CHILDREN | RUSAGE_THREAD => Err(Errno::ENOSYS),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `times`: see [`sys_getrusage`].
+pub fn sys_times(_context: &mut Context<'_>, _buffer: u64) -> Result<usize, Errno> {
+    Err(Errno::ENOSYS)
+}
+
+pub fn sys_sysinfo(context: &mut Context<'_>, address: u64) -> Result<usize, Errno> {
+    const CLOCK_BOOTTIME: i32 = 7;
+    const PAGE: u64 = 4096;
+    let uptime = context
+        .server
+        .clocks
+        .now(CLOCK_BOOTTIME)
+        .map_or(0, |time| time.seconds.max(0));
+    let (untyped_total, untyped_free) = context.server.objects.untyped.ram_bytes();
+    let (_, free_frames) = context.server.objects.frames.counts();
+    let free = untyped_free.saturating_add((free_frames as u64).saturating_mul(PAGE));
+    let processes = context.server.threads.len().min(usize::from(u16::MAX)) as u64;
+    // struct sysinfo on 64-bit Linux: 112 bytes.
+    let mut words = [0u64; 14];
+    words[0] = uptime as u64;
+    words[4] = untyped_total; // totalram
+    words[5] = free.min(untyped_total); // freeram
+    words[10] = processes; // procs (u16) and padding
+    words[13] = 1; // mem_unit (u32) and padding
+    context.write_words(address, &words)?;
+    Ok(0)
+}
+
+/// Whether `parent` has SIGCHLD ignored or SA_NOCLDWAIT set: its children are reaped
+/// by the system at exit and never become waitable zombies.
+pub fn parent_discards_children(server: &Server, parent: Pid) -> bool {
+    const SIG_IGN: u64 = 1;
+    server.processes.get(&parent).is_some_and(|process| {
+        let action = process
+            .actions
+            .action(linux_personality::signal::Signal::SIGCHLD);
+        action.handler == SIG_IGN
+            || action.flags & linux_personality::signal::state::SA_NOCLDWAIT != 0
+    })
 }
 
 /// A child of `parent` changed state: answer its threads parked in wait4 that can now
@@ -482,7 +968,11 @@ pub fn child_changed(server: &mut Server, parent: Pid) {
         .into_iter()
         .filter_map(|tid| match server.threads.get(&tid) {
             Some(Thread {
-                state: ThreadState::Parked { wait, .. },
+                state:
+                    ThreadState::Parked {
+                        wait: wait @ (Wait::Child { .. } | Wait::ChildInfo { .. }),
+                        ..
+                    },
                 ..
             }) => Some((tid, *wait)),
             _ => None,
