@@ -63,6 +63,11 @@ pub enum Wait {
         status_address: u64,
         rusage_address: u64,
     },
+    /// `nanosleep`/`clock_nanosleep` until its timer (`crate::timer`) expires; a signal
+    /// that interrupts it stores the time left at `remaining` (0: nowhere).
+    Sleep { remaining: u64 },
+    /// `read`/`readv` on the console until the line discipline has data.
+    ConsoleRead { target: crate::console::ReadTarget },
 }
 
 /// Where a thread is.

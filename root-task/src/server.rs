@@ -59,6 +59,10 @@ pub struct Server {
     pub init_pid: Pid,
     /// Syscall numbers already reported as unimplemented.
     pub warned: BTreeSet<u64>,
+    /// Deadlines on the EL1 physical timer.
+    pub timers: crate::timer::Timers,
+    /// The PL011 console and its line discipline.
+    pub console: crate::console::Console,
 }
 
 /// The file system as file-backed pages read it.
@@ -99,8 +103,23 @@ impl Server {
                 Answer::Reply { length, words } => reply_recv(self.endpoint, length, &words),
                 Answer::None => sel4::syscall::recv(self.endpoint, sel4::syscall::Blocking::Block),
             };
+            if crate::events::is_notification(badge) {
+                self.notified(badge);
+                answer = Answer::None;
+                continue;
+            }
             let words = received_words(registers);
             answer = self.handle(badge as Tid, info, &words);
+        }
+    }
+
+    /// Interrupts, signalled on the bound notification.
+    fn notified(&mut self, word: u64) {
+        if word & crate::events::TIMER != 0 {
+            crate::timer::serve_interrupt(self);
+        }
+        if word & crate::events::UART != 0 {
+            crate::console::serve_interrupt(self);
         }
     }
 
@@ -384,6 +403,8 @@ impl Server {
             return;
         };
         log::trace!("thread {} of pid {} removed", thread.tid, thread.pid);
+        crate::timer::cancel_timeout(self, tid);
+        self.console.forget_reader(tid);
         if let ThreadState::Parked { reply, .. } = thread.state {
             self.objects.delete_cap(reply);
         }
@@ -497,6 +518,7 @@ impl Server {
             self.release_description(file);
         }
         process.space.destroy(&mut self.objects);
+        self.timers.process_exited(pid);
         if pid == self.init_pid {
             let code = status.shell_status();
             sel4_root_task::debug_println!("sel4-linux: init exited with status {code}");

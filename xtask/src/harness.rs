@@ -79,6 +79,18 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             options: &["svc-rewrite"],
         }),
     },
+    // tests/programs/console.c: the PL011 console's terminal ioctls and writes.
+    SystemTest {
+        name: "console",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(180),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/console"],
+            environment: &["HOME=/"],
+            options: &[],
+        }),
+    },
 ];
 
 /// Console lines containing any of these mean a component died: the test fails.

@@ -415,7 +415,10 @@ fn try_wait(server: &mut Server, pid: Pid, wait: &Wait) -> Result<Option<usize>,
         options,
         status_address,
         rusage_address,
-    } = *wait;
+    } = *wait
+    else {
+        return Ok(None);
+    };
     let children = server.table.waitable_children(pid);
     let report = match select_child(&children, target, options)? {
         WaitSelection::Ready(report) => report,
