@@ -397,6 +397,33 @@ impl Server {
         Ok(())
     }
 
+    /// Points thread `tid`'s TCB at its process's current VSpace (after execve replaced
+    /// the address space), keeping its CNode and fault endpoint.
+    ///
+    /// # Errors
+    /// [`AllocError::Kernel`] if the kernel refuses.
+    pub fn set_thread_vspace(&mut self, tid: Tid) -> Result<(), AllocError> {
+        let Some(thread) = self.threads.get(&tid) else {
+            return Ok(());
+        };
+        let Some(vspace) = self
+            .processes
+            .get(&thread.pid)
+            .map(|process| process.space.vspace())
+        else {
+            return Ok(());
+        };
+        let tcb: Cap<Tcb> = Cap::from_bits(thread.tcb);
+        let guard = 64 - crate::objects::PROCESS_CNODE_RADIX;
+        tcb.tcb_set_space(
+            FAULT_ENDPOINT_SLOT,
+            Cap::from_bits(thread.cnode),
+            guard,
+            Cap::from_bits(vspace),
+        )?;
+        Ok(())
+    }
+
     /// Removes a thread: its TCB stops and is recycled, a saved reply cap is dropped.
     pub fn remove_thread(&mut self, tid: Tid) {
         let Some(thread) = self.threads.remove(&tid) else {
