@@ -8,7 +8,7 @@
 
 use crate::linux::{After, Context};
 use crate::process::{Pid, ThreadState, Tid, Wait};
-use crate::server::{FsFiles, Server};
+use crate::server::Server;
 use crate::user_memory::UserMemory;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -180,13 +180,10 @@ pub fn serve_interrupt(server: &mut Server) {
         }
     }
     for request in signals {
-        // Delivery to the foreground group arrives with ps-signals
-        // (`crate::linux::signal::send_signal_to_process`).
-        log::warn!(
-            "console: {:?} for process group {} not delivered (no signal delivery yet)",
-            request.signal.signal(),
-            server.console.foreground
-        );
+        let group = server.console.foreground;
+        for pid in server.table.group_members(group) {
+            crate::timer::signal_process(server, pid, request.signal.signal());
+        }
     }
     wake_readers(server);
 }
@@ -233,7 +230,7 @@ fn complete_read(server: &mut Server, tid: Tid, attempt: Attempt) {
     else {
         return;
     };
-    let Ok(pieces) = with_memory(server, pid, |memory| pieces_of(memory, target)) else {
+    let Ok(pieces) = server.with_process_memory(pid, |memory| pieces_of(memory, target)) else {
         crate::timer::cancel_timeout(server, tid);
         server.unpark(tid, Errno::EFAULT.as_negative_return());
         return;
@@ -250,7 +247,7 @@ fn complete_read(server: &mut Server, tid: Tid, attempt: Attempt) {
         }
         ReadResult::EndOfFile => 0,
         ReadResult::Data(bytes) => {
-            match with_memory(server, pid, |memory| scatter(memory, &pieces, &bytes)) {
+            match server.with_process_memory(pid, |memory| scatter(memory, &pieces, &bytes)) {
                 Ok(()) => bytes.len() as u64,
                 Err(errno) => errno.as_negative_return(),
             }
@@ -258,27 +255,6 @@ fn complete_read(server: &mut Server, tid: Tid, attempt: Attempt) {
     };
     crate::timer::cancel_timeout(server, tid);
     server.unpark(tid, answer);
-}
-
-fn with_memory<R>(
-    server: &mut Server,
-    pid: Pid,
-    f: impl FnOnce(&mut UserMemory<'_>) -> Result<R, Errno>,
-) -> Result<R, Errno> {
-    let Server {
-        objects,
-        processes,
-        fs,
-        ..
-    } = server;
-    let process = processes.get_mut(&pid).ok_or(Errno::ESRCH)?;
-    let files = FsFiles(fs);
-    let mut memory = UserMemory {
-        space: &mut process.space,
-        objects,
-        files: &files,
-    };
-    f(&mut memory)
 }
 
 /// The (address, length) pieces of a read target, at most [`crate::user_memory::MAX_COPY`]

@@ -397,6 +397,33 @@ impl Server {
         Ok(())
     }
 
+    /// Runs `f` on process `pid`'s memory (for answering a parked thread).
+    ///
+    /// # Errors
+    /// `ESRCH` if the process is gone, else what `f` returns.
+    pub fn with_process_memory<R>(
+        &mut self,
+        pid: Pid,
+        f: impl FnOnce(&mut crate::user_memory::UserMemory<'_>) -> Result<R, linux_personality::Errno>,
+    ) -> Result<R, linux_personality::Errno> {
+        let Server {
+            objects,
+            processes,
+            fs,
+            ..
+        } = self;
+        let process = processes
+            .get_mut(&pid)
+            .ok_or(linux_personality::Errno::ESRCH)?;
+        let files = FsFiles(fs);
+        let mut memory = crate::user_memory::UserMemory {
+            space: &mut process.space,
+            objects,
+            files: &files,
+        };
+        f(&mut memory)
+    }
+
     /// Points thread `tid`'s TCB at its process's current VSpace (after execve replaced
     /// the address space), keeping its CNode and fault endpoint.
     ///

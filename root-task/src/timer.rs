@@ -10,7 +10,11 @@
 use crate::process::{Pid, ThreadState, Tid, Wait};
 use crate::server::Server;
 use alloc::collections::BTreeMap;
-use linux_personality::timer_queue::{nanoseconds_to_ticks, ticks_to_nanoseconds, TimerQueue};
+use linux_personality::process::WaitStatus;
+use linux_personality::signal::{CoreDump, DefaultAction, Disposition, Signal};
+use linux_personality::timer_queue::{
+    nanoseconds_to_ticks, split_nanoseconds, ticks_to_nanoseconds, TimerQueue,
+};
 use linux_personality::Errno;
 use sel4::cap_type::IrqHandler;
 use sel4::Cap;
@@ -190,6 +194,73 @@ pub fn timeout_expired(server: &mut Server, tid: Tid) {
         Wait::ConsoleRead { .. } => crate::console::read_timed_out(server, tid),
         _ => server.unpark(tid, Errno::ETIMEDOUT.as_negative_return()),
     }
+}
+
+/// Sends `signal` to process `pid` (SIGALRM from `ITIMER_REAL`, terminal signals from
+/// the console).
+///
+/// Until signal delivery exists (branch ps-signals: replace this body with
+/// `crate::linux::signal::send_signal_to_process`), only what needs no handler frame
+/// happens: `SIG_IGN` and ignore-by-default discard it, a terminate or core default
+/// ends the process with that signal's wait status; a handler, or a stop, is logged.
+pub fn signal_process(server: &mut Server, pid: Pid, signal: Signal) {
+    let Some(process) = server.processes.get(&pid) else {
+        return;
+    };
+    match process.actions.action(signal).disposition() {
+        Disposition::Ignore => {}
+        Disposition::Default => match signal.default_action() {
+            DefaultAction::Terminate | DefaultAction::CoreDump => server.exit_process(
+                pid,
+                WaitStatus::Signaled {
+                    signal,
+                    core: CoreDump::NotDumped,
+                },
+            ),
+            DefaultAction::Ignore | DefaultAction::Continue => {}
+            DefaultAction::Stop => {
+                log::debug!("pid {pid}: {signal:?} would stop it (no job control yet)");
+            }
+        },
+        Disposition::Handler(_) => {
+            log::debug!("pid {pid}: {signal:?} handler not run (no signal delivery yet)");
+        }
+    }
+}
+
+/// A parked sleeper is interrupted (by a signal, from ps-signals): its timer is
+/// cancelled, the time left is stored where `nanosleep`/relative `clock_nanosleep` asked
+/// (`struct timespec`), and the call ends with `EINTR`. Returns whether `tid` was a
+/// sleeper.
+#[allow(dead_code, reason = "called by signal delivery (branch ps-signals)")]
+pub fn interrupt_sleep(server: &mut Server, tid: Tid) -> bool {
+    let Some(thread) = server.threads.get(&tid) else {
+        return false;
+    };
+    let pid = thread.pid;
+    let ThreadState::Parked {
+        wait: Wait::Sleep { remaining },
+        ..
+    } = thread.state
+    else {
+        return false;
+    };
+    let left = cancel_timeout(server, tid).map_or(0, |deadline| server.timers.until(deadline));
+    let mut result = Errno::EINTR.as_negative_return();
+    if remaining != 0 {
+        let (seconds, nanoseconds) = split_nanoseconds(left);
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&seconds.to_le_bytes());
+        bytes[8..].copy_from_slice(&nanoseconds.to_le_bytes());
+        if server
+            .with_process_memory(pid, |memory| memory.write(remaining, &bytes))
+            .is_err()
+        {
+            result = Errno::EFAULT.as_negative_return();
+        }
+    }
+    server.unpark(tid, result);
+    true
 }
 
 /// `ITIMER_REAL` fired: reload it if it has an interval, and send SIGALRM.

@@ -90,6 +90,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             "vdsodump",
             "/tmp",
             "status=1",
+            "after=130",
             "sel4-linux: init exited with status 3",
         ],
         linux: Some(LinuxBoot {
@@ -135,6 +136,19 @@ pub const TEST_INPUT: &[(&str, &[qemu::InputStep])] = &[(
         },
         qemu::InputStep {
             after: "status=1",
+            send: "sh -c 'echo sle''eping; exec sleep 30'",
+        },
+        // ^C: SIGINT for the foreground process group kills the sleeper (status 130).
+        qemu::InputStep {
+            after: "sleeping",
+            send: "\u{3}",
+        },
+        qemu::InputStep {
+            after: "^C",
+            send: "echo after=$?",
+        },
+        qemu::InputStep {
+            after: "after=130",
             send: "exit 3",
         },
     ],

@@ -223,26 +223,6 @@ pub fn sys_getitimer(context: &mut Context<'_>, which: u64, address: u64) -> Res
 }
 
 /// `ITIMER_REAL` of `pid` fired: SIGALRM.
-///
-/// Until signal delivery exists (branch ps-signals: `crate::linux::signal::
-/// send_signal_to_process`), the default action (terminate) is applied, `SIG_IGN`
-/// ignores it, and a handler cannot run: that case is logged.
 pub fn raise_alarm(server: &mut crate::server::Server, pid: crate::process::Pid) {
-    use linux_personality::signal::{CoreDump, Disposition, Signal};
-    let Some(process) = server.processes.get(&pid) else {
-        return;
-    };
-    match process.actions.action(Signal::SIGALRM).disposition() {
-        Disposition::Ignore => {}
-        Disposition::Default => server.exit_process(
-            pid,
-            linux_personality::process::WaitStatus::Signaled {
-                signal: Signal::SIGALRM,
-                core: CoreDump::NotDumped,
-            },
-        ),
-        Disposition::Handler(_) => {
-            log::debug!("pid {pid}: SIGALRM handler not run (no signal delivery yet)");
-        }
-    }
+    crate::timer::signal_process(server, pid, linux_personality::signal::Signal::SIGALRM);
 }
