@@ -188,21 +188,36 @@ pub fn serve_interrupt(server: &mut Server) {
     wake_readers(server);
 }
 
-/// Answers parked readers, oldest first, while the discipline has data for them.
+/// Answers parked readers, oldest first, while the discipline has data for them; a
+/// non-canonical reader still short of `VMIN` with some input (re)starts its `VTIME`
+/// inter-byte timer.
 pub fn wake_readers(server: &mut Server) {
     while let Some(&tid) = server.console.readers.front() {
         if !server.console.discipline.is_readable() {
             break;
         }
         server.console.readers.pop_front();
-        complete_read(server, tid, Attempt::Input);
+        if complete_read(server, tid, Attempt::Input) == Completion::StillWaiting {
+            if let ReadTimer::InterByte { deciseconds } = server.console.discipline.read_timer() {
+                let deadline = server.timers.after(u64::from(deciseconds) * 100_000_000);
+                crate::timer::arm_timeout(server, tid, deadline);
+            }
+            break;
+        }
     }
 }
 
 /// A parked non-canonical reader's `VTIME` expired.
 pub fn read_timed_out(server: &mut Server, tid: Tid) {
     server.console.forget_reader(tid);
-    complete_read(server, tid, Attempt::TimerExpired);
+    let _ = complete_read(server, tid, Attempt::TimerExpired);
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Completion {
+    Answered,
+    /// Put back at the head of the readers.
+    StillWaiting,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -218,9 +233,9 @@ pub enum ReadTarget {
     Vector { address: u64, count: u64 },
 }
 
-fn complete_read(server: &mut Server, tid: Tid, attempt: Attempt) {
+fn complete_read(server: &mut Server, tid: Tid, attempt: Attempt) -> Completion {
     let Some(thread) = server.threads.get(&tid) else {
-        return;
+        return Completion::Answered;
     };
     let pid = thread.pid;
     let ThreadState::Parked {
@@ -228,12 +243,12 @@ fn complete_read(server: &mut Server, tid: Tid, attempt: Attempt) {
         ..
     } = thread.state
     else {
-        return;
+        return Completion::Answered;
     };
     let Ok(pieces) = server.with_process_memory(pid, |memory| pieces_of(memory, target)) else {
         crate::timer::cancel_timeout(server, tid);
         server.unpark(tid, Errno::EFAULT.as_negative_return());
-        return;
+        return Completion::Answered;
     };
     let total = pieces.iter().map(|(_, length)| *length).sum::<usize>();
     let result = match attempt {
@@ -243,7 +258,7 @@ fn complete_read(server: &mut Server, tid: Tid, attempt: Attempt) {
     let answer = match result {
         ReadResult::WouldBlock => {
             server.console.readers.push_front(tid);
-            return;
+            return Completion::StillWaiting;
         }
         ReadResult::EndOfFile => 0,
         ReadResult::Data(bytes) => {
@@ -255,6 +270,7 @@ fn complete_read(server: &mut Server, tid: Tid, attempt: Attempt) {
     };
     crate::timer::cancel_timeout(server, tid);
     server.unpark(tid, answer);
+    Completion::Answered
 }
 
 /// The (address, length) pieces of a read target, at most [`crate::user_memory::MAX_COPY`]
@@ -329,7 +345,13 @@ pub fn read(
                 .park(context.tid, Wait::ConsoleRead { target }, context.registers)
                 .map_err(|_| Errno::ENOMEM)?;
             context.server.console.readers.push_back(context.tid);
-            if let ReadTimer::Overall { deciseconds } = timer {
+            let pending = context.server.console.discipline.readable_bytes() > 0;
+            let deciseconds = match timer {
+                ReadTimer::Overall { deciseconds } => Some(deciseconds),
+                ReadTimer::InterByte { deciseconds } if pending => Some(deciseconds),
+                _ => None,
+            };
+            if let Some(deciseconds) = deciseconds {
                 let deadline = context
                     .server
                     .timers
