@@ -3,9 +3,7 @@
 //! same state with the same arithmetic, so a vDSO and a syscall reading agree).
 
 use crate::frames::FrameId;
-use crate::objects::{AllocError, Objects};
-use sel4::cap_type::{Granule, Untyped};
-use sel4::{init_cap, Cap, CapRights, ObjectType, VmAttributes};
+use crate::objects::Objects;
 use vdso_data::{ClockClass, ClockState, FastClock, Timespec, VvarPage};
 
 /// Where the RTC's page is mapped in the root task (once, at boot).
@@ -51,6 +49,11 @@ impl Clocks {
             page.publish(&state);
         }
         Clocks { state, page, frame }
+    }
+
+    /// The counter frequency in Hz (CNTFRQ_EL0).
+    pub fn frequency(&self) -> u64 {
+        self.state.counter_frequency
     }
 
     /// The vvar frame, to map read-only into processes.
@@ -107,50 +110,10 @@ fn fallback_state() -> ClockState {
     }
 }
 
-/// Reads the PL031's seconds: retypes a frame at its page from the device untyped that
-/// covers it (skipping the untyped's lower part with power-of-two untyped children),
-/// maps it uncached into the root task and reads the data register.
+/// Reads the PL031's seconds: maps its page uncached into the root task (see
+/// [`crate::device::map_device_page`]) and reads the data register.
 fn read_rtc(objects: &mut Objects) -> Result<u32, &'static str> {
-    let base = crate::plat::PL031_BASE;
-    let device = objects
-        .untyped
-        .device_containing(base)
-        .ok_or("no device untyped covers the PL031")?;
-    let mut skip = base - device.paddr;
-    let untyped: Cap<Untyped> = device.cap;
-    let root = objects.root();
-    // Children from the largest down keep each naturally aligned at the watermark.
-    for bit in (12..64).rev() {
-        let size = 1u64 << bit;
-        if skip & size != 0 {
-            let slot = objects.allocate_slot().map_err(|_| "no slot")?;
-            let (index, depth, offset) = crate::cspace::CSpace::leaf_of(slot);
-            untyped
-                .untyped_retype(ObjectType::Untyped, bit, root, index, depth, offset, 1)
-                .map_err(|_| "cannot skip to the PL031 page")?;
-            skip -= size;
-        }
-    }
-    let slot = objects.allocate_slot().map_err(|_| "no slot")?;
-    let (index, depth, offset) = crate::cspace::CSpace::leaf_of(slot);
-    untyped
-        .untyped_retype(ObjectType::SmallPage, 0, root, index, depth, offset, 1)
-        .map_err(|_| "cannot retype the PL031 frame")?;
-    let mut tables = alloc::vec::Vec::new();
-    let frame: Cap<Granule> = Cap::from_bits(slot);
-    objects
-        .map(
-            frame,
-            Cap::from_bits(init_cap::INIT_THREAD_VSPACE),
-            RTC_WINDOW,
-            CapRights::read_write(),
-            VmAttributes(VmAttributes::EXECUTE_NEVER),
-            &mut tables,
-        )
-        .map_err(|error: AllocError| match error {
-            AllocError::OutOfMemory => "out of memory mapping the PL031",
-            AllocError::Kernel(_) => "the kernel refused to map the PL031",
-        })?;
+    crate::device::map_device_page(objects, crate::plat::PL031_BASE, RTC_WINDOW)?;
     let register = (RTC_WINDOW as usize + crate::plat::PL031_DATA_OFFSET) as *const u32;
     // SAFETY: the PL031's page is mapped (uncached device memory) at RTC_WINDOW just above;
     // RTCDR is a 32-bit read-only register with no read side effects.

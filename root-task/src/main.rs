@@ -16,7 +16,10 @@ mod address_space;
 mod arch;
 mod boot_report;
 mod clock;
+mod console;
 mod cspace;
+mod device;
+mod events;
 mod frames;
 mod linux;
 mod loader;
@@ -27,6 +30,7 @@ mod random;
 mod rootfs;
 mod server;
 mod signals;
+mod timer;
 mod untyped;
 mod user_memory;
 mod vdso;
@@ -65,7 +69,23 @@ fn main(bootinfo: &'static BootInfo) -> ! {
     };
     grow_heap(&mut objects, HEAP_GROWTH);
 
+    let events = match events::Events::bind(&mut objects) {
+        Ok(events) => Some(events),
+        Err(error) => {
+            log::warn!("no bound notification ({error:?}): no timers, no console input");
+            None
+        }
+    };
+    // The PL011's page lies below the PL031's in their device untyped: it goes first.
+    let console = console::Console::start(&mut objects, events.as_ref());
     let clocks = clock::Clocks::start(&mut objects);
+    let timer_handler = events.as_ref().and_then(|events| {
+        events
+            .handler(&mut objects, timer::PHYSICAL_TIMER_IRQ, events::TIMER)
+            .map_err(|error| log::warn!("no timer interrupt ({error:?}): sleeps never end"))
+            .ok()
+    });
+    let timers = timer::Timers::new(clocks.frequency(), timer_handler);
     let boot_time = clocks.now(0).unwrap_or_default();
     let now = linux_personality::fs::Timespec::new(boot_time.seconds, boot_time.nanoseconds as u32);
     let fs = rootfs::build(now);
@@ -128,11 +148,14 @@ fn main(bootinfo: &'static BootInfo) -> ! {
         warned: BTreeSet::new(),
         serving: None,
         futexes: linux_personality::process::FutexQueues::new(),
+        timers,
+        console,
     };
     if let Err(status) = start_init(&mut server, &config.arguments, &config.environment) {
         debug_println!("sel4-linux: init exited with status {status}");
         halt();
     }
+    server.console.set_foreground(server.init_pid);
     server.run()
 }
 

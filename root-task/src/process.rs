@@ -86,6 +86,11 @@ pub enum Wait {
     Futex,
     /// A vfork parent, until `child` execs or exits.
     Vfork { child: Pid },
+    /// `nanosleep`/`clock_nanosleep` until its timer (`crate::timer`) expires; a signal
+    /// that interrupts it stores the time left at `remaining` (0: nowhere).
+    Sleep { remaining: u64 },
+    /// `read`/`readv` on the console until the line discipline has data.
+    ConsoleRead { target: crate::console::ReadTarget },
 }
 
 /// Where a thread is.

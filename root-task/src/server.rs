@@ -63,6 +63,10 @@ pub struct Server {
     pub serving: Option<Tid>,
     /// Threads parked in `futex` waits, keyed by [`crate::linux::futex::key`].
     pub futexes: linux_personality::process::FutexQueues,
+    /// Deadlines on the EL1 physical timer.
+    pub timers: crate::timer::Timers,
+    /// The PL011 console and its line discipline.
+    pub console: crate::console::Console,
 }
 
 /// The file system as file-backed pages read it.
@@ -103,8 +107,23 @@ impl Server {
                 Answer::Reply { length, words } => reply_recv(self.endpoint, length, &words),
                 Answer::None => sel4::syscall::recv(self.endpoint, sel4::syscall::Blocking::Block),
             };
+            if crate::events::is_notification(badge) {
+                self.notified(badge);
+                answer = Answer::None;
+                continue;
+            }
             let words = received_words(registers);
             answer = self.handle(badge as Tid, info, &words);
+        }
+    }
+
+    /// Interrupts, signalled on the bound notification.
+    fn notified(&mut self, word: u64) {
+        if word & crate::events::TIMER != 0 {
+            crate::timer::serve_interrupt(self);
+        }
+        if word & crate::events::UART != 0 {
+            crate::console::serve_interrupt(self);
         }
     }
 
@@ -419,12 +438,68 @@ impl Server {
         Ok(())
     }
 
+    /// Runs `f` on process `pid`'s memory (for answering a parked thread).
+    ///
+    /// # Errors
+    /// `ESRCH` if the process is gone, else what `f` returns.
+    pub fn with_process_memory<R>(
+        &mut self,
+        pid: Pid,
+        f: impl FnOnce(&mut crate::user_memory::UserMemory<'_>) -> Result<R, linux_personality::Errno>,
+    ) -> Result<R, linux_personality::Errno> {
+        let Server {
+            objects,
+            processes,
+            fs,
+            ..
+        } = self;
+        let process = processes
+            .get_mut(&pid)
+            .ok_or(linux_personality::Errno::ESRCH)?;
+        let files = FsFiles(fs);
+        let mut memory = crate::user_memory::UserMemory {
+            space: &mut process.space,
+            objects,
+            files: &files,
+        };
+        f(&mut memory)
+    }
+
+    /// Points thread `tid`'s TCB at its process's current VSpace (after execve replaced
+    /// the address space), keeping its CNode and fault endpoint.
+    ///
+    /// # Errors
+    /// [`AllocError::Kernel`] if the kernel refuses.
+    pub fn set_thread_vspace(&mut self, tid: Tid) -> Result<(), AllocError> {
+        let Some(thread) = self.threads.get(&tid) else {
+            return Ok(());
+        };
+        let Some(vspace) = self
+            .processes
+            .get(&thread.pid)
+            .map(|process| process.space.vspace())
+        else {
+            return Ok(());
+        };
+        let tcb: Cap<Tcb> = Cap::from_bits(thread.tcb);
+        let guard = 64 - crate::objects::PROCESS_CNODE_RADIX;
+        tcb.tcb_set_space(
+            FAULT_ENDPOINT_SLOT,
+            Cap::from_bits(thread.cnode),
+            guard,
+            Cap::from_bits(vspace),
+        )?;
+        Ok(())
+    }
+
     /// Removes a thread: its TCB stops and is recycled, a saved reply cap is dropped.
     pub fn remove_thread(&mut self, tid: Tid) {
         let Some(thread) = self.threads.remove(&tid) else {
             return;
         };
         log::trace!("thread {} of pid {} removed", thread.tid, thread.pid);
+        crate::timer::cancel_timeout(self, tid);
+        self.console.forget_reader(tid);
         if let ThreadState::Parked { reply, .. } = thread.state {
             self.objects.delete_cap(reply);
         }
@@ -495,6 +570,8 @@ impl Server {
     /// Answers a parked thread's system call with `result` (x0), restoring the registers
     /// saved when it was parked.
     pub fn unpark(&mut self, tid: Tid, result: u64) {
+        // Whatever woke it, a timeout armed for this wait must not fire into a later one.
+        crate::timer::cancel_timeout(self, tid);
         let Some(thread) = self.threads.get_mut(&tid) else {
             return;
         };
@@ -590,6 +667,7 @@ impl Server {
             self.release_description(file);
         }
         process.space.destroy(&mut self.objects);
+        self.timers.process_exited(pid);
         if pid == self.init_pid {
             let code = status.shell_status();
             sel4_root_task::debug_println!("sel4-linux: init exited with status {code}");

@@ -95,7 +95,10 @@ enum Step {
 /// The restart policy Linux uses for a call parked in `wait`.
 fn policy_of(wait: &Wait) -> RestartPolicy {
     match wait {
-        Wait::Signal | Wait::QueuedSignal { .. } => RestartPolicy::OnlyWithoutHandler,
+        // Linux ends these with EINTR whenever a handler runs, SA_RESTART or not.
+        Wait::Signal | Wait::QueuedSignal { .. } | Wait::Sleep { .. } => {
+            RestartPolicy::OnlyWithoutHandler
+        }
         _ => RestartPolicy::WithSaRestart,
     }
 }
@@ -491,6 +494,9 @@ impl Server {
                 }
                 if !self.signal_work(tid) {
                     return;
+                }
+                if crate::timer::leave_wait(self, tid, &wait).is_err() {
+                    log::debug!("tid {tid}: time left not stored (bad pointer)");
                 }
                 self.objects.delete_cap(reply);
                 if let Some(thread) = self.threads.get_mut(&tid) {

@@ -21,6 +21,8 @@ pub struct DeviceRegion {
     pub cap: Cap<Untyped>,
     pub paddr: u64,
     pub size_bits: u8,
+    /// Bytes from the start already retyped (see [`crate::device`]).
+    pub used: u64,
 }
 
 /// The RAM untypeds and the device untypeds.
@@ -43,6 +45,7 @@ impl UntypedPool {
                     cap,
                     paddr: description.paddr,
                     size_bits: description.size_bits,
+                    used: 0,
                 });
             } else {
                 regions.push(Region {
@@ -75,6 +78,13 @@ impl UntypedPool {
                     .checked_shl(u32::from(device.size_bits))
                     .is_some_and(|size| paddr - device.paddr < size)
         })
+    }
+
+    /// Records that device untyped `cap` is retyped up to `used` bytes from its start.
+    pub fn note_device_use(&mut self, cap: Cap<Untyped>, used: u64) {
+        if let Some(device) = self.devices.iter_mut().find(|device| device.cap == cap) {
+            device.used = device.used.max(used);
+        }
     }
 
     /// Records `bytes` retyped from `cap` outside the pool (the CSpace's top level).

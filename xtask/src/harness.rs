@@ -79,7 +79,88 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             options: &["svc-rewrite"],
         }),
     },
+    // The demo: userland's init and interactive shell, typed into through the serial
+    // console (TEST_INPUT); `exit 3` ends it, so init exits with status 3.
+    SystemTest {
+        name: "shell",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(180),
+        expected: &[
+            "hello world",
+            "vdsodump",
+            "/tmp",
+            "status=1",
+            "after=130",
+            "sel4-linux: init exited with status 3",
+        ],
+        linux: Some(LinuxBoot {
+            arguments: &["/init"],
+            environment: &[],
+            options: &[],
+        }),
+    },
+    // tests/programs/console.c: the PL011 console's terminal ioctls and writes.
+    SystemTest {
+        name: "console",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(180),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/console"],
+            environment: &["HOME=/"],
+            options: &[],
+        }),
+    },
 ];
+
+/// Lines typed into a system test's serial console, by test name (see
+/// [`qemu::InputStep`]); tests not listed get no input (stdin closed).
+pub const TEST_INPUT: &[(&str, &[qemu::InputStep])] = &[(
+    "shell",
+    &[
+        qemu::InputStep {
+            after: "init: starting /bin/sh",
+            send: "echo hel''lo world",
+        },
+        qemu::InputStep {
+            after: "hello world",
+            send: "ls /bin",
+        },
+        qemu::InputStep {
+            after: "vdsodump",
+            send: "mkdir -p /t''mp; cd /t''mp; pwd",
+        },
+        qemu::InputStep {
+            after: "/tmp",
+            send: "false; echo status=$?",
+        },
+        qemu::InputStep {
+            after: "status=1",
+            send: "sh -c 'echo sle''eping; exec sleep 30'",
+        },
+        // ^C: SIGINT for the foreground process group kills the sleeper (status 130).
+        qemu::InputStep {
+            after: "sleeping",
+            send: "\u{3}",
+        },
+        qemu::InputStep {
+            after: "^C",
+            send: "echo after=$?",
+        },
+        qemu::InputStep {
+            after: "after=130",
+            send: "exit 3",
+        },
+    ],
+)];
+
+/// The input steps of test `name`.
+pub fn test_input(name: &str) -> &'static [qemu::InputStep] {
+    TEST_INPUT
+        .iter()
+        .find(|(test, _)| *test == name)
+        .map_or(&[], |(_, steps)| *steps)
+}
 
 /// Console lines containing any of these mean a component died: the test fails.
 pub const PANIC_MARKERS: &[&str] = &["KERNEL PANIC:", "ROOT TASK PANIC:", "LOADER PANIC:"];
@@ -308,12 +389,14 @@ pub fn run_system_test(
         test.timeout.as_secs()
     );
     let mut judge = Judge::new(test);
-    let captured = qemu::run_captured(&configuration, &boot, test.timeout, |line| {
-        if echo == Echo::Console {
-            println!("  | {line}");
-        }
-        judge.observe(line)
-    })?;
+    let input = test_input(test.name);
+    let captured =
+        qemu::run_captured_with_input(&configuration, &boot, test.timeout, input, |line| {
+            if echo == Echo::Console {
+                println!("  | {line}");
+            }
+            judge.observe(line)
+        })?;
     let mut log = captured.console;
     if !captured.qemu_stderr.is_empty() {
         log.extend_from_slice(b"\n--- qemu stderr ---\n");

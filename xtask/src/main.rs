@@ -361,14 +361,15 @@ fn run(options: RunOptions) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| workspace.root.join("rootfs"));
     let programs = workspace.root.join("target").join("programs");
+    let userland = workspace.root.join("userland");
     let in_tree = |path: &str| {
         let relative = path.trim_start_matches('/');
         path.starts_with('/')
             && (tree.join(relative).exists()
                 || matches!(relative, "init" | "vdso.so")
-                || relative
-                    .strip_prefix("bin/")
-                    .is_some_and(|name| programs.join(name).is_file()))
+                || relative.strip_prefix("bin/").is_some_and(|name| {
+                    programs.join(name).is_file() || userland.join(format!("{name}.c")).is_file()
+                }))
     };
     let (extra, arguments) = run_program(&options.program, in_tree)?;
     let archive = rootfs::standard_archive(

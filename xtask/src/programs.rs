@@ -30,7 +30,20 @@ const QEMU_USER_TIMEOUT: Duration = Duration::from_secs(300);
 /// A missing toolchain piece (clang, lld, musl-dev:arm64, gcc-aarch64-linux-gnu for libgcc),
 /// an unreadable directory, or a compile failure (with clang's output).
 pub fn build_all(workspace_root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let source_dir = workspace_root.join("tests").join("programs");
+    build_directory(&workspace_root.join("tests").join("programs"), out_dir)
+}
+
+/// Builds the demo userland, every `userland/*.c`, into `out_dir/<name>` the same way.
+///
+/// # Errors
+/// As [`build_all`].
+pub fn build_userland(workspace_root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, String> {
+    build_directory(&workspace_root.join("userland"), out_dir)
+}
+
+/// Builds every `*.c` of `source_dir` into `out_dir/<name>` (see [`build_all`]).
+fn build_directory(source_dir: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let source_dir = source_dir.to_path_buf();
     let sources = files_with_extension(&source_dir, "c")?;
     if sources.is_empty() {
         return Err(format!("no C programs in {}", source_dir.display()));

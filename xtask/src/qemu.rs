@@ -191,13 +191,57 @@ pub fn run_captured(
     configuration: &[String],
     boot: &[String],
     timeout: Duration,
+    observe: impl FnMut(&str) -> LineVerdict,
+) -> Result<CapturedBoot> {
+    run_captured_with_input(configuration, boot, timeout, &[], observe)
+}
+
+/// One line typed into the guest's serial console: `send` (a newline is added) once a
+/// console line containing `after` has appeared, after the steps before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputStep {
+    pub after: &'static str,
+    pub send: &'static str,
+}
+
+/// The input steps due after `line`, from step `next` on: each step's trigger must
+/// appear in a line of its own (a line may release several steps only if it contains
+/// each trigger). Returns the bytes to type and the index of the next pending step.
+pub fn input_due(steps: &[InputStep], mut next: usize, line: &str) -> (Vec<u8>, usize) {
+    let mut bytes = Vec::new();
+    while let Some(step) = steps.get(next) {
+        if !line.contains(step.after) {
+            break;
+        }
+        bytes.extend_from_slice(step.send.as_bytes());
+        bytes.push(b'\n');
+        next += 1;
+    }
+    (bytes, next)
+}
+
+/// [`run_captured`], typing `input` into the serial console as its triggers appear
+/// (QEMU's stdin stays open until every step is sent; with no steps it is closed).
+///
+/// # Errors
+/// QEMU cannot be started.
+pub fn run_captured_with_input(
+    configuration: &[String],
+    boot: &[String],
+    timeout: Duration,
+    input: &[InputStep],
     mut observe: impl FnMut(&str) -> LineVerdict,
 ) -> Result<CapturedBoot> {
+    use std::io::Write;
     let started = Instant::now();
     let mut child = Command::new(QEMU_PROGRAM)
         .args(configuration)
         .args(boot)
-        .stdin(Stdio::null())
+        .stdin(if input.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -206,6 +250,8 @@ pub fn run_captured(
 
     let stdout = child.take_stdout()?;
     let stderr = child.take_stderr()?;
+    let mut stdin = child.child.stdin.take();
+    let mut next_step = 0usize;
     let (sender, receiver) = mpsc::channel::<Vec<u8>>();
     let reader = thread::spawn(move || {
         let mut stdout = BufReader::new(stdout);
@@ -234,6 +280,13 @@ pub fn run_captured(
         let wake = stop_at.map_or(deadline, |stop| stop.min(deadline));
         match receiver.recv_timeout(wake.saturating_duration_since(now)) {
             Ok(line) => {
+                let (typed, next) = input_due(input, next_step, line_text(&line).as_ref());
+                next_step = next;
+                if let Some(pipe) = stdin.as_mut().filter(|_| !typed.is_empty()) {
+                    if pipe.write_all(&typed).and_then(|()| pipe.flush()).is_err() {
+                        stdin = None;
+                    }
+                }
                 if let LineVerdict::StopAfter(grace) = take_line(line, &mut console) {
                     stop_at.get_or_insert(Instant::now() + grace);
                 }
@@ -484,6 +537,25 @@ mod tests {
         for owned_by_xtask in ["-serial", "-monitor", "-kernel", "-s", "-S", "-icount"] {
             assert!(!arguments.iter().any(|argument| argument == owned_by_xtask));
         }
+    }
+
+    #[test]
+    fn input_steps_are_typed_in_order_once_their_trigger_appears() {
+        let steps = [
+            InputStep {
+                after: "ready",
+                send: "one",
+            },
+            InputStep {
+                after: "# one",
+                send: "two",
+            },
+        ];
+        assert_eq!(input_due(&steps, 0, "booting"), (Vec::new(), 0));
+        assert_eq!(input_due(&steps, 0, "# one"), (Vec::new(), 0));
+        assert_eq!(input_due(&steps, 0, "init: ready"), (b"one\n".to_vec(), 1));
+        assert_eq!(input_due(&steps, 1, "# one"), (b"two\n".to_vec(), 2));
+        assert_eq!(input_due(&steps, 2, "# one"), (Vec::new(), 2));
     }
 
     #[test]

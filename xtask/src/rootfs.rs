@@ -221,10 +221,24 @@ pub fn standard_archive(
     )?;
     for program in programs {
         if let Some(stem) = program.file_name().and_then(|stem| stem.to_str()) {
-            if stem == "basic" && !tree.join("init").exists() {
+            files.push((format!("bin/{stem}"), program.clone()));
+            files.push((format!("tests/{stem}"), program.clone()));
+        }
+    }
+    // The demo userland: /bin/<name> (replacing a test program of the same name, which
+    // stays at /tests/<name>), and its init as /init unless the tree has one.
+    let userland = crate::programs::build_userland(
+        workspace_root,
+        &workspace_root.join("target").join("userland"),
+    )?;
+    for program in userland {
+        if let Some(stem) = program.file_name().and_then(|stem| stem.to_str()) {
+            let guest = format!("bin/{stem}");
+            files.retain(|(name, _)| *name != guest);
+            if stem == "init" && !tree.join("init").exists() {
                 files.push(("init".to_owned(), program.clone()));
             }
-            files.push((format!("bin/{stem}"), program.clone()));
+            files.push((guest, program.clone()));
         }
     }
     files.extend(extra);

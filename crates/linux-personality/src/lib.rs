@@ -17,6 +17,7 @@ pub mod process;
 pub mod signal;
 pub mod svc_rewrite;
 pub mod syscall_number;
+pub mod timer_queue;
 pub mod tty;
 pub mod vma;
 

@@ -1,6 +1,5 @@
 //! File system calls: descriptors over the in-memory file system (linux-personality's
-//! `fs`), and the console, which is the kernel's debug output for now (stdin reads end of
-//! file) until the PL011 driver serves it.
+//! `fs`), and the console (`/dev/console`, `/dev/tty`), which `crate::console` serves.
 
 use super::{int_argument, Context};
 use crate::process::Description;
@@ -18,14 +17,6 @@ use linux_personality::Errno;
 const MAX_TRANSFER: usize = 1 << 20;
 /// `IOV_MAX`.
 const IOV_MAX: u64 = 1024;
-
-/// `ioctl` requests answered on the console.
-const TCGETS: u64 = 0x5401;
-const TCSETS: u64 = 0x5402;
-const TCSETSW: u64 = 0x5403;
-const TCSETSF: u64 = 0x5404;
-const TIOCGPGRP: u64 = 0x540f;
-const TIOCGWINSZ: u64 = 0x5413;
 
 /// The identity file permission checks use (every process runs as root for now).
 const WHO: Identity = Identity::ROOT;
@@ -93,6 +84,14 @@ pub fn sys_pwrite64(
 
 pub fn sys_readv(context: &mut Context<'_>, fd: u64, iov: u64, count: u64) -> Result<usize, Errno> {
     let vectors = read_iovec(context, iov, count)?;
+    let id = description(context, fd)?;
+    if let Some(nonblocking) = console_file(context, id)? {
+        let target = crate::console::ReadTarget::Vector {
+            address: iov,
+            count: vectors.len() as u64,
+        };
+        return crate::console::read(context, target, nonblocking);
+    }
     let mut total = 0usize;
     for (base, length) in vectors {
         let done = read_into(context, fd, base, length, None);
@@ -165,6 +164,13 @@ fn read_into(
 ) -> Result<usize, Errno> {
     let id = description(context, fd)?;
     let count = count.min(MAX_TRANSFER);
+    if let Some(nonblocking) = console_file(context, id)? {
+        let target = crate::console::ReadTarget::Buffer {
+            address: buffer,
+            length: count as u64,
+        };
+        return crate::console::read(context, target, nonblocking);
+    }
     let mut data = alloc::vec![0u8; count];
     let time = now(context);
     let server = &mut *context.server;
@@ -198,6 +204,9 @@ fn write_from(
     let id = description(context, fd)?;
     let count = count.min(MAX_TRANSFER);
     let data = context.read_user_vec(buffer, count)?;
+    if console_file(context, id)?.is_some() {
+        return Ok(context.server.console.write(&data));
+    }
     let time = now(context);
     let server = &mut *context.server;
     let Description::File(file) = server.open_files.get_mut(id)?;
@@ -241,6 +250,16 @@ fn special_write(special: SpecialFile, data: &[u8]) -> Result<usize, Errno> {
         },
         _ => Err(Errno::ENXIO),
     }
+}
+
+/// `Some(O_NONBLOCK is set)` if the description is the console, else `None`.
+fn console_file(context: &mut Context<'_>, id: OpenFileId) -> Result<Option<bool>, Errno> {
+    let Description::File(file) = context.server.open_files.get(id)?;
+    let nonblocking = file.file_status() & linux_personality::fs::flags::O_NONBLOCK != 0;
+    Ok(match context.server.fs.inode(file.inode)?.content() {
+        Content::CharacterDevice(device) if is_console(*device) => Some(nonblocking),
+        _ => None,
+    })
 }
 
 fn is_console(device: CharacterDevice) -> bool {
@@ -373,48 +392,7 @@ pub fn sys_ioctl(
     if !is_terminal {
         return Err(Errno::ENOTTY);
     }
-    match request & 0xffff_ffff {
-        TCGETS => {
-            context.write_user(argument, &console_termios())?;
-            Ok(0)
-        }
-        TCSETS | TCSETSW | TCSETSF => {
-            // Accepted and ignored until the console has a line discipline.
-            let mut termios = [0u8; 36];
-            context.read_user(argument, &mut termios)?;
-            Ok(0)
-        }
-        TIOCGWINSZ => {
-            let mut winsize = [0u8; 8];
-            winsize[0..2].copy_from_slice(&24u16.to_le_bytes());
-            winsize[2..4].copy_from_slice(&80u16.to_le_bytes());
-            context.write_user(argument, &winsize)?;
-            Ok(0)
-        }
-        TIOCGPGRP => {
-            let pgid = context.pid;
-            context.write_user(argument, &pgid.to_le_bytes())?;
-            Ok(0)
-        }
-        _ => Err(Errno::ENOTTY),
-    }
-}
-
-/// `struct termios` of a console in Linux's default cooked mode (c_iflag ICRNL|IXON,
-/// c_oflag OPOST|ONLCR, c_cflag B38400|CS8|CREAD|HUPCL, c_lflag ISIG|ICANON|ECHO|ECHOE|
-/// ECHOK|ECHOCTL|ECHOKE|IEXTEN, then c_line and c_cc).
-fn console_termios() -> [u8; 36] {
-    let mut termios = [0u8; 36];
-    for (index, flag) in [0x0500u32, 0x0005, 0x00bf, 0x8a3b].into_iter().enumerate() {
-        termios[index * 4..index * 4 + 4].copy_from_slice(&flag.to_le_bytes());
-    }
-    // c_cc: VINTR ^C, VQUIT ^\, VERASE DEL, VKILL ^U, VEOF ^D, VTIME 0, VMIN 1, VSTART ^Q,
-    // VSTOP ^S, VSUSP ^Z, VREPRINT ^R, VDISCARD ^O, VWERASE ^W, VLNEXT ^V.
-    let control = [
-        3u8, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a, 0, 0x12, 0x0f, 0x17, 0x16,
-    ];
-    termios[17..17 + control.len()].copy_from_slice(&control);
-    termios
+    crate::console::ioctl(context, request, argument)
 }
 
 pub fn sys_fcntl(

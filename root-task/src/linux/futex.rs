@@ -228,30 +228,22 @@ fn wait(
     Ok(0)
 }
 
-/// THE single call site for finite futex timeouts: arms a timer that calls
-/// [`futex_timed_out`] for `tid` at `deadline`.
-///
-/// Until the timer service (branch ps-timers-console) is merged there is no timer: the
-/// wait is refused with `ETIMEDOUT` at once (logged once), so a program waiting with a
-/// timeout never hangs. After the merge, replace the body with the timer service's
-/// `arm_timeout`-style call (deadline on `deadline.clock`, owner `tid`, on expiry
-/// `futex_timed_out(server, tid)`) and return `Ok(())`; a wake or the thread's removal
-/// must disarm it (see the comment in [`futex_timed_out`]).
+/// The single call site for finite futex timeouts: arms the timer service for `tid` at
+/// `deadline` (converted from its clock to counter ticks now); on expiry
+/// [`crate::timer::timeout_expired`] calls [`futex_timed_out`]. A wake disarms it
+/// (`Server::unpark` cancels the thread's timeout).
 fn arm_futex_timeout(server: &mut Server, tid: Tid, deadline: Deadline) -> Result<(), Errno> {
-    const NO_TIMER_SERVICE: u64 = u64::MAX;
-    if server.warned.insert(NO_TIMER_SERVICE) {
-        log::warn!("tid {tid}: futex timeout ({deadline:?}) expires at once: no timer service yet");
-    }
-    Err(Errno::ETIMEDOUT)
+    let left = deadline
+        .nanoseconds
+        .saturating_sub(now(server, deadline.clock));
+    let timer_deadline = server.timers.after(u64::try_from(left).unwrap_or(u64::MAX));
+    crate::timer::arm_timeout(server, tid, timer_deadline);
+    Ok(())
 }
 
 /// A futex wait's timer fired: if `tid` is still queued it returns `ETIMEDOUT`; if a wake
 /// got there first nothing happens (the wake already answered 0). The timer service's
 /// expiry callback calls this; a thread removed meanwhile is simply not found.
-#[allow(
-    dead_code,
-    reason = "the timer service's expiry callback, wired at the merge"
-)]
 pub fn futex_timed_out(server: &mut Server, tid: Tid) {
     if server.futexes.cancel(WaiterId(u64::from(tid))) {
         server.unpark(tid, Errno::ETIMEDOUT.as_negative_return());

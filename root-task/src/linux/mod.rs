@@ -162,6 +162,10 @@ fn call(context: &mut Context<'_>, syscall: Syscall, a: [u64; 6]) -> Result<usiz
         S::ClockGettime => time::sys_clock_gettime(context, a[0], a[1]),
         S::ClockGetres => time::sys_clock_getres(context, a[0], a[1]),
         S::Gettimeofday => time::sys_gettimeofday(context, a[0], a[1]),
+        S::Nanosleep => time::sys_nanosleep(context, a[0], a[1]),
+        S::ClockNanosleep => time::sys_clock_nanosleep(context, a[0], a[1], a[2], a[3]),
+        S::Setitimer => time::sys_setitimer(context, a[0], a[1], a[2]),
+        S::Getitimer => time::sys_getitimer(context, a[0], a[1]),
         // Everything else.
         S::Uname => misc::sys_uname(context, a[0]),
         S::Getrandom => misc::sys_getrandom(context, a[0], a[1], a[2]),

@@ -547,6 +547,16 @@ pub fn sys_execve(
         thread.signals.reset_for_exec();
     }
     let tcb = server.threads.get(&context.tid).ok_or(Errno::ESRCH)?.tcb;
+    // The thread runs in the new image's VSpace (the old one is gone).
+    if let Err(error) = server.set_thread_vspace(context.tid) {
+        log::warn!(
+            "pid {}: exec could not switch VSpace: {error:?}",
+            context.pid
+        );
+        server.kill_process_of(context.tid, linux_personality::signal::Signal::SIGKILL);
+        context.after = After::NoReply;
+        return Ok(0);
+    }
     let fresh = sel4::UserContext {
         pc: image.entry,
         sp: image.stack_pointer,
