@@ -7,16 +7,16 @@
 //! `fault::handle_reply` and `endpoint::receive`; `fault::send_fault_ipc` with
 //! `fault::write_message`); the comments name what each check stands for there.
 
-use super::raw_cap::{self, EndpointCap};
 use super::{copy_buffer_mrs, ipc_buffer, lookup_slot};
 use crate::arch::user_context::UserRegisters;
 use crate::fault::sanitise_spsr;
 use crate::ipc::{endpoint, message, notification};
-use crate::object::cspace::slot_memory;
+use crate::object::cspace::{cap_words, slot_memory};
 use crate::object::tcb::{
     tcb_slot, tcb_slot_address, thread, BufferAccess, PendingFault, ThreadState,
 };
 use crate::sched;
+use kernel_core::raw_cap::{self, EndpointCap};
 use kernel_core::{Slot, SlotAddr, SlotMemory};
 use sel4::{FaultType, MessageInfo, MSG_REGISTER_COUNT};
 
@@ -32,7 +32,7 @@ pub fn call(current: u64) -> Option<*mut UserRegisters> {
     if info.extra_caps() != 0 || sender.queued || !sched::resumes_current() {
         return None;
     }
-    let cap = raw_cap::endpoint(raw_cap::read(lookup_slot(current, sender.registers.x[0])?))?;
+    let cap = raw_cap::endpoint(cap_words(lookup_slot(current, sender.registers.x[0])?))?;
     // A Call through a cap with neither grant right leaves the caller Inactive.
     if !cap.can_send || !(cap.can_grant || cap.can_grant_reply) {
         return None;
@@ -75,7 +75,7 @@ pub fn reply_recv(current: u64) -> Option<*mut UserRegisters> {
     }
     // The receive half: an endpoint cap with the receive right, no sender queued and no
     // signal pending on the bound notification (either would be taken at once).
-    let cap = raw_cap::endpoint(raw_cap::read(lookup_slot(current, replier.registers.x[0])?))?;
+    let cap = raw_cap::endpoint(cap_words(lookup_slot(current, replier.registers.x[0])?))?;
     if !cap.can_receive || endpoint::has_senders(cap.ptr) {
         return None;
     }
@@ -85,7 +85,7 @@ pub fn reply_recv(current: u64) -> Option<*mut UserRegisters> {
     }
     // The reply half: a reply cap to a thread waiting for it.
     let caller_slot = tcb_slot_address(current, tcb_slot::CALLER);
-    let reply = raw_cap::reply(raw_cap::read(caller_slot))?;
+    let reply = raw_cap::reply(cap_words(caller_slot))?;
     if reply.is_master || thread(reply.tcb).state != ThreadState::BlockedOnReply {
         return None;
     }
@@ -133,7 +133,7 @@ pub fn unknown_syscall(current: u64, number: u64) -> Option<*mut UserRegisters> 
     if faulter.queued || !sched::resumes_current() {
         return None;
     }
-    let cap = raw_cap::endpoint(raw_cap::read(lookup_slot(current, faulter.fault_handler)?))?;
+    let cap = raw_cap::endpoint(cap_words(lookup_slot(current, faulter.fault_handler)?))?;
     if !fault_handler_usable(cap) {
         return None;
     }
@@ -218,9 +218,8 @@ struct ReplySlots {
 fn reply_slots(sender: u64, receiver: u64) -> Option<ReplySlots> {
     let master = tcb_slot_address(sender, tcb_slot::REPLY);
     let caller = tcb_slot_address(receiver, tcb_slot::CALLER);
-    let master_cap = raw_cap::reply(raw_cap::read(master))?;
-    if !master_cap.is_master || master_cap.tcb != sender || !raw_cap::is_null(raw_cap::read(caller))
-    {
+    let master_cap = raw_cap::reply(cap_words(master))?;
+    if !master_cap.is_master || master_cap.tcb != sender || !raw_cap::is_null(cap_words(caller)) {
         return None;
     }
     Some(ReplySlots { master, caller })

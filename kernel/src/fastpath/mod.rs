@@ -13,20 +13,13 @@
 //! `ipc.rs` and `faults.rs` exercise both the taken and the refused cases.
 
 mod ipc;
-mod raw_cap;
 
 use crate::arch::user_context::UserRegisters;
 use crate::ipc::message;
+use crate::object::cspace::cap_words;
 use crate::object::tcb::{tcb_slot, tcb_slot_address, thread, BufferAccess};
-use kernel_core::{SlotAddr, VmRights};
+use kernel_core::{raw_cap, SlotAddr, VmRights};
 use sel4::{tcb_flag, Syscall};
-
-/// Checks the fastpath's cap readers against kernel-core's encoding; halts on a mismatch.
-pub fn check_encoding() {
-    if !raw_cap::self_check() {
-        crate::kernel_panic!("fastpath cap readers disagree with kernel-core's cap encoding");
-    }
-}
 
 /// Tries the fastpath for a `svc` of `current` (its FaultIP already set). Returns the
 /// registers of the thread to resume, or `None` to take the general path.
@@ -54,7 +47,7 @@ pub fn system_call(current: u64) -> Option<*mut UserRegisters> {
 /// fault, a cap `Cap::decode` rejects), leaving the slowpath to report it.
 #[inline(always)]
 fn lookup_slot(tcb: u64, cptr: u64) -> Option<SlotAddr> {
-    let mut node = raw_cap::cnode(raw_cap::read(tcb_slot_address(tcb, tcb_slot::CSPACE_ROOT)))?;
+    let mut node = raw_cap::cnode(cap_words(tcb_slot_address(tcb, tcb_slot::CSPACE_ROOT)))?;
     // The usual CSpace: one CNode whose guard and radix take all 64 bits (the root
     // task's is 52 + 12). Its radix is at most 63, so both shifts are in range.
     if node.radix + node.guard_size == u64::BITS {
@@ -83,7 +76,7 @@ fn lookup_slot(tcb: u64, cptr: u64) -> Option<SlotAddr> {
         if bits_left == 0 {
             return Some(slot);
         }
-        let words = raw_cap::read(slot);
+        let words = cap_words(slot);
         match raw_cap::cnode(words) {
             Some(next) => node = next,
             // A cap that is a CNode but does not decode is Null to the slowpath, which
@@ -110,7 +103,7 @@ pub fn vspace_root(tcb: u64) -> Option<u64> {
 /// The cap in slot `index` of a TCB.
 #[inline(always)]
 fn tcb_cap(tcb: u64, index: u64) -> [u64; 2] {
-    raw_cap::read(tcb_slot_address(tcb, index))
+    cap_words(tcb_slot_address(tcb, index))
 }
 
 /// The thread's IPC buffer (physical address) as `object::tcb::ipc_buffer` finds it,
@@ -125,7 +118,7 @@ fn ipc_buffer(tcb: u64, access: BufferAccess) -> Option<u64> {
     if frame.is_device || !allowed {
         return None;
     }
-    let offset = thread(tcb).ipc_buffer & ((1u64 << frame.size_bits) - 1);
+    let offset = thread(tcb).ipc_buffer & ((1u64 << frame.size.bits()) - 1);
     Some(frame.paddr + (offset & !((1 << sel4::IPC_BUFFER_SIZE_BITS) - 1)))
 }
 

@@ -36,6 +36,12 @@ pub fn slot_memory() -> KernelSlots {
     KernelSlots
 }
 
+/// The two words of the cap in `slot`, for `kernel_core::raw_cap`'s readers.
+#[inline(always)]
+pub fn cap_words(slot: SlotAddr) -> [u64; 2] {
+    slot_memory().read(slot).cap
+}
+
 /// The cap in `slot`.
 pub fn read_cap(slot: SlotAddr) -> Cap {
     slot_memory().read(slot).cap()
