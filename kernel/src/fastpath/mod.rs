@@ -1,12 +1,12 @@
-//! The IPC and fault fastpaths: the common cases of Call, ReplyRecv and the
-//! UnknownSyscall fault (every Linux syscall of a LINUX_SYSCALL thread is one), done in
-//! one straight pass from the trapping thread to the thread that runs next, in the
-//! manner of seL4's fastpath.
+//! The IPC and fault fastpaths: the common cases of Call, ReplyRecv, the UnknownSyscall
+//! fault (every Linux syscall of a LINUX_SYSCALL thread is one) and the VMFault (every
+//! first touch of a lazily mapped page is one), done in one straight pass from the
+//! trapping thread to the thread that runs next, in the manner of seL4's fastpath.
 //!
 //! Each path first checks, without changing anything, that the case is one whose outcome
 //! it knows: the partner is already waiting, the caps are plain, no caps travel, the
 //! scheduler would pick the partner, and so on. If any check fails it returns `None` and
-//! the kernel takes the general path (`syscall::handle`), which then sees the untouched
+//! the kernel takes the general path (`syscall::handle`, `fault::handle`), which then sees the untouched
 //! state. When all checks pass, the result is exactly what the general path would leave:
 //! the same message, badge, MessageInfo, thread states, endpoint queues, reply cap and
 //! derivation-tree links, and the same thread chosen to run. The kernel-tests cases in
@@ -15,6 +15,7 @@
 mod ipc;
 
 use crate::arch::user_context::UserRegisters;
+use crate::fault::MemoryAccess;
 use crate::ipc::message;
 use crate::object::cspace::cap_words;
 use crate::object::tcb::{tcb_slot, tcb_slot_address, thread, BufferAccess};
@@ -40,6 +41,19 @@ pub fn system_call(current: u64) -> Option<*mut UserRegisters> {
     } else {
         None
     }
+}
+
+/// Tries the fastpath for a VM fault of `current` (its FaultIP already set) at `address`
+/// with ESR `status`. Returns the registers of the thread to resume, or `None` to take
+/// the general path.
+#[inline(always)]
+pub fn vm_fault(
+    current: u64,
+    address: u64,
+    status: u64,
+    access: MemoryAccess,
+) -> Option<*mut UserRegisters> {
+    ipc::vm_fault(current, address, status, access)
 }
 
 /// seL4's `lookupCap` over the thread's CSpace, for the fastpath: the slot `cptr` names
