@@ -7,11 +7,10 @@ use crate::invocation::ReplyMode;
 use crate::ipc::endpoint::{self, SendRights};
 use crate::ipc::message::{self, lookup_extra_caps, reply_error, reply_success_empty};
 use crate::ipc::{notification, reply, Blocking, SendKind};
-use crate::object::cspace::{lookup_cap, slot_memory};
+use crate::object::cspace::{lookup_cap, lookup_slot_of, read_cap};
 use crate::object::object_pointer;
 use crate::object::tcb::{cspace_root, thread, BufferAccess, Tcb, ThreadState};
 use crate::sched::{self, current_thread};
-use kernel_core::cspace::lookup_cap_and_slot;
 use kernel_core::{Cap, LookupFault, SyscallError};
 use sel4::{tcb_flag, Syscall, MSG_MAX_LENGTH};
 
@@ -69,9 +68,8 @@ fn handle_invocation(current: u64, kind: Invocation) {
     let blocking = kind != Invocation::NonBlockingSend;
     let info = message::message_info(current);
     let cptr = thread(current).registers.x[0];
-    let memory = slot_memory();
-    let (cap, slot) = match lookup_cap_and_slot(&memory, &cspace_root(current), cptr) {
-        Ok(found) => found,
+    let slot = match lookup_slot_of(current, cptr) {
+        Ok(slot) => slot,
         Err(lookup) => {
             if blocking {
                 fault::raise(
@@ -87,19 +85,23 @@ fn handle_invocation(current: u64, kind: Invocation) {
         }
     };
     let buffer = message::buffer(current, BufferAccess::Read);
-    if let Err(failure) = lookup_extra_caps(current, buffer, info) {
-        if blocking {
-            fault::raise(
-                current,
-                Fault::Capability {
-                    address: failure.cptr,
-                    phase: Phase::Send,
-                    lookup: failure.fault,
-                },
-            );
+    let extra = match lookup_extra_caps(current, buffer, info) {
+        Ok(extra) => extra,
+        Err(failure) => {
+            if blocking {
+                fault::raise(
+                    current,
+                    Fault::Capability {
+                        address: failure.cptr,
+                        phase: Phase::Send,
+                        lookup: failure.fault,
+                    },
+                );
+            }
+            return;
         }
-        return;
-    }
+    };
+    let cap = read_cap(slot);
     let send_kind = if kind == Invocation::Call {
         SendKind::Call
     } else {
@@ -154,7 +156,7 @@ fn handle_invocation(current: u64, kind: Invocation) {
             } else {
                 ReplyMode::NoReply
             };
-            crate::invocation::perform(current, other, slot, info, mode);
+            crate::invocation::perform(current, other, slot, info, mode, buffer, &extra);
             return;
         }
     }
@@ -170,9 +172,8 @@ fn handle_invocation(current: u64, kind: Invocation) {
 /// that cannot be received on is a cap fault.
 fn handle_receive(current: u64, blocking: Blocking) {
     let cptr = thread(current).registers.x[0];
-    let memory = slot_memory();
-    let cap = match lookup_cap_and_slot(&memory, &cspace_root(current), cptr) {
-        Ok((cap, _)) => cap,
+    let cap = match lookup_slot_of(current, cptr) {
+        Ok(slot) => read_cap(slot),
         Err(lookup) => {
             receive_fault(current, cptr, lookup);
             return;

@@ -2,10 +2,10 @@
 //! buffer; extra caps named by the sender's buffer and received into the slot the
 //! receiver's buffer names (seL4's `copyMRs`, `lookupExtraCaps`, `transferCaps`).
 
-use crate::object::cspace::slot_memory;
+use crate::object::cspace::{lookup_slot_of, slot_memory};
 use crate::object::object_pointer;
 use crate::object::tcb::{cspace_root, thread, BufferAccess};
-use kernel_core::cspace::{lookup_cap_and_slot, lookup_slot, lookup_slot_for_cnode_op};
+use kernel_core::cspace::{lookup_cap_and_slot, lookup_slot_for_cnode_op};
 use kernel_core::derive::derive_cap;
 use kernel_core::{Cap, LookupFault, LookupRole, SlotAddr, SlotMemory, SyscallError};
 use sel4::{MessageInfo, MSG_MAX_EXTRA_CAPS, MSG_MAX_LENGTH, MSG_REGISTER_COUNT};
@@ -147,11 +147,9 @@ pub fn lookup_extra_caps(
     let Some(buffer) = buffer else {
         return Ok(caps);
     };
-    let root = cspace_root(tcb);
-    let memory = slot_memory();
     for (index, entry) in caps.slots.iter_mut().enumerate().take(info.extra_caps()) {
         let cptr = buffer_word(buffer, BUFFER_CAPS_OR_BADGES + 8 * index as u64);
-        match lookup_slot(&memory, &root, cptr) {
+        match lookup_slot_of(tcb, cptr) {
             Ok(slot) => *entry = Some(slot),
             Err(fault) => return Err(ExtraCapFault { cptr, fault }),
         }

@@ -2,7 +2,8 @@
 //! window, and CSpace lookups built on kernel-core's `resolveAddressBits`.
 
 use super::object_pointer;
-use kernel_core::cspace::lookup_cap_and_slot;
+use super::tcb::cspace_root_cnode;
+use kernel_core::cspace::{lookup_cap_and_slot, lookup_slot_from};
 use kernel_core::{Cap, LookupFault, Slot, SlotAddr, SlotMemory};
 
 /// Pointer to slot `index` of the CNode at physical address `cnode`.
@@ -56,11 +57,12 @@ pub fn lookup_cap(root: Cap, cptr: u64) -> (Cap, Option<u64>) {
     }
 }
 
-/// seL4's `lookupCapAndSlot` for a thread's CSpace `root`: the cap `cptr` names and its
-/// slot.
+/// seL4's `lookupSlot` in the CSpace of thread `tcb`: the slot `cptr` names (all 64
+/// bits).
 ///
 /// # Errors
 /// The lookup fault, for the caller to turn into a cap fault.
-pub fn lookup_cap_and_slot_in(root: Cap, cptr: u64) -> Result<(Cap, SlotAddr), LookupFault> {
-    lookup_cap_and_slot(&slot_memory(), &root, cptr)
+#[inline(always)]
+pub fn lookup_slot_of(tcb: u64, cptr: u64) -> Result<SlotAddr, LookupFault> {
+    lookup_slot_from(&slot_memory(), cspace_root_cnode(tcb), cptr)
 }
