@@ -216,6 +216,31 @@ pub const fn frame(words: [u64; 2]) -> Option<FrameCap> {
     })
 }
 
+/// The words of the frame cap `frame`: what `Cap::encode` gives for the same
+/// `Cap::Frame` (an address's bits below 4 KiB and above 2^48 are dropped).
+#[inline(always)]
+pub const fn frame_words(frame: FrameCap) -> [u64; 2] {
+    let size = match frame.size {
+        FrameSize::Small => 0,
+        FrameSize::Large => 1,
+        FrameSize::Huge => 2,
+    };
+    let (mapped, asid, vaddr) = match frame.mapping {
+        Some(Mapping { asid, vaddr }) => (1, asid as u64, vaddr),
+        None => (0, 0, 0),
+    };
+    [
+        (CapTag::Frame as u64) << TAG_SHIFT
+            | size << 57
+            | (frame.rights as u64) << 55
+            | (frame.is_device as u64) << 54
+            | mapped << 53
+            | asid << ASID_SHIFT
+            | (frame.paddr >> sel4::PAGE_BITS) & PAGE_FRAME_MASK,
+        vaddr,
+    ]
+}
+
 /// An untyped cap's fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UntypedCap {
@@ -422,6 +447,24 @@ mod tests {
         ]
     }
 
+    /// Frame caps with arbitrary fields.
+    fn any_frame() -> impl Strategy<Value = FrameCap> {
+        (
+            address(),
+            frame_size(),
+            vm_rights(),
+            any::<bool>(),
+            mapping(),
+        )
+            .prop_map(|(paddr, size, rights, is_device, mapping)| FrameCap {
+                paddr,
+                size,
+                rights,
+                is_device,
+                mapping,
+            })
+    }
+
     /// Caps of every variant with arbitrary fields (not only well-formed ones: `encode`
     /// truncates fields to their widths, which the agreement check must survive too).
     fn any_cap() -> impl Strategy<Value = Cap> {
@@ -479,20 +522,13 @@ mod tests {
                 }
             ),
             Just(Cap::Domain),
-            (
-                address(),
-                frame_size(),
-                vm_rights(),
-                any::<bool>(),
-                mapping()
-            )
-                .prop_map(|(paddr, size, rights, is_device, mapping)| Cap::Frame {
-                    paddr,
-                    size,
-                    rights,
-                    is_device,
-                    mapping,
-                }),
+            any_frame().prop_map(|frame| Cap::Frame {
+                paddr: frame.paddr,
+                size: frame.size,
+                rights: frame.rights,
+                is_device: frame.is_device,
+                mapping: frame.mapping,
+            }),
             (address(), mapping()).prop_map(|(ptr, mapping)| Cap::PageTable { ptr, mapping }),
             (address(), proptest::option::of(any::<u16>()))
                 .prop_map(|(ptr, asid)| Cap::VSpace { ptr, asid }),
@@ -518,6 +554,13 @@ mod tests {
         #[test]
         fn readers_agree_with_decode_on_arbitrary_words(words in any_words()) {
             check_agreement(words);
+        }
+
+        #[test]
+        fn frame_words_match_encode(frame in any_frame()) {
+            let FrameCap { paddr, size, rights, is_device, mapping } = frame;
+            let cap = Cap::Frame { paddr, size, rights, is_device, mapping };
+            prop_assert_eq!(frame_words(frame), cap.encode());
         }
 
         #[test]

@@ -12,10 +12,10 @@ pub mod untyped;
 pub mod vspace;
 
 use crate::ipc::message::ExtraCaps;
-use crate::object::cspace::read_cap;
+use crate::object::cspace::{cap_words, read_cap};
 use crate::object::tcb::{tcb_at, ThreadState};
 use core::cell::UnsafeCell;
-use kernel_core::{Cap, CapRef, SlotAddr, SyscallError};
+use kernel_core::{raw_cap, Cap, CapRef, SlotAddr, SyscallError};
 use sel4::{MessageInfo, MSG_MAX_EXTRA_CAPS, MSG_MAX_LENGTH};
 
 /// Whether the invoker waits for the kernel's reply (Call) or not (Send, NBSend).
@@ -48,15 +48,15 @@ static BUFFERS: InvocationBuffers = InvocationBuffers(UnsafeCell::new(MessageBuf
     reply: [0; MAX_REPLY_WORDS],
 }));
 
-/// Performs the invocation `info` of `cap` (found in `slot`) by `thread`, and replies
-/// to a Call if the thread is still running afterwards. `buffer` is the thread's IPC
-/// buffer (for reading) and `extra` the slots its extra caps were found in, both as
-/// `syscall::handle_invocation` looked them up. Endpoint, notification and reply caps are
-/// the IPC path's; given one, this replies InvalidCapability.
+/// Performs the invocation `info` of the cap in `slot` (whose words are `cap`) by
+/// `thread`, and replies to a Call if the thread is still running afterwards. `buffer` is
+/// the thread's IPC buffer (for reading) and `extra` the slots its extra caps were found
+/// in, both as `syscall::handle_invocation` looked them up. Endpoint, notification and
+/// reply caps are the IPC path's; given one, this replies InvalidCapability.
 pub fn perform(
     thread: u64,
-    cap: Cap,
     slot: SlotAddr,
+    cap: [u64; 2],
     info: MessageInfo,
     reply: ReplyMode,
     buffer: Option<u64>,
@@ -70,44 +70,71 @@ pub fn perform(
     } = unsafe { &mut *BUFFERS.0.get() };
     let length = message::read_message_words(thread, info, buffer, words);
     let words = &words[..length];
-    // Each extra cap is decoded once, here; unused entries stay Null (cheap to write,
-    // where copies of the invoked cap cost a memcpy each).
+    let label = info.label();
+    let result = match raw_cap::frame(cap) {
+        // Frames (mapped and unmapped by the thousand) skip decoding whole caps.
+        Some(frame) => {
+            let vspace_arg = extra.slots[0].map(cap_words);
+            vspace::invoke_frame(frame, slot, label, words, vspace_arg, reply_words)
+        }
+        None => perform_decoded(
+            thread,
+            &CapRef {
+                cap: Cap::decode(cap),
+                slot,
+            },
+            label,
+            words,
+            extra,
+            reply_words,
+        ),
+    };
+    if reply != ReplyMode::Reply || !still_running(thread) {
+        return;
+    }
+    match result {
+        Ok(length) => message::write_reply(thread, 0, &reply_words[..length]),
+        Err(error) => message::write_reply(thread, error.label(), error.message()),
+    }
+}
+
+/// [`perform`] for every cap but frames: the invoked and extra caps decoded.
+fn perform_decoded(
+    thread: u64,
+    invoked: &CapRef,
+    label: u64,
+    words: &[u64],
+    extra: &ExtraCaps,
+    reply_words: &mut [u64],
+) -> Result<usize, SyscallError> {
+    let slot = invoked.slot;
+    // Each extra cap is decoded once, here, in place; unused entries stay Null (cheap to
+    // write, where a copy of a cap costs a memcpy call).
     let mut extra_refs = [CapRef {
         cap: Cap::Null,
         slot,
     }; MSG_MAX_EXTRA_CAPS];
     let mut extra_count = 0;
     for (entry, found) in extra_refs.iter_mut().zip(extra.slots.iter().flatten()) {
-        *entry = CapRef {
-            cap: read_cap(*found),
-            slot: *found,
-        };
+        entry.slot = *found;
+        entry.cap = read_cap(*found);
         extra_count += 1;
     }
     let extra_refs = &extra_refs[..extra_count];
-    let label = info.label();
-    let result: Result<usize, SyscallError> = match cap {
+    let cap = &invoked.cap;
+    match *cap {
         Cap::Untyped { .. } => {
-            untyped::invoke(&cap, slot, label, words, &extra_caps(extra_refs)).map(|()| 0)
+            untyped::invoke(cap, slot, label, words, &extra_caps(extra_refs)).map(|()| 0)
         }
         Cap::CNode { .. } => {
-            cnode::invoke(thread, &cap, label, words, &extra_caps(extra_refs)).map(|()| 0)
+            cnode::invoke(thread, cap, label, words, &extra_caps(extra_refs)).map(|()| 0)
         }
-        Cap::Thread { .. } => tcb::invoke(
-            thread,
-            &CapRef { cap, slot },
-            label,
-            words,
-            extra_refs,
-            reply_words,
-        ),
+        Cap::Thread { .. } => tcb::invoke(thread, invoked, label, words, extra_refs, reply_words),
         Cap::Frame { .. }
         | Cap::PageTable { .. }
         | Cap::VSpace { .. }
         | Cap::AsidControl
-        | Cap::AsidPool { .. } => {
-            vspace::invoke(&CapRef { cap, slot }, label, words, extra_refs, reply_words)
-        }
+        | Cap::AsidPool { .. } => vspace::invoke(invoked, label, words, extra_refs, reply_words),
         Cap::IrqControl => irq::invoke_control(slot, label, words, extra_refs).map(|()| 0),
         Cap::IrqHandler { irq } => irq::invoke_handler(irq, label, extra_refs).map(|()| 0),
         Cap::Domain => domain::invoke(label, words, &extra_caps(extra_refs)).map(|()| 0),
@@ -116,13 +143,6 @@ pub fn perform(
         | Cap::Endpoint { .. }
         | Cap::Notification { .. }
         | Cap::Reply { .. } => Err(SyscallError::invalid_capability(0)),
-    };
-    if reply != ReplyMode::Reply || !still_running(thread) {
-        return;
-    }
-    match result {
-        Ok(length) => message::write_reply(thread, 0, &reply_words[..length]),
-        Err(error) => message::write_reply(thread, error.label(), error.message()),
     }
 }
 

@@ -133,20 +133,31 @@ pub struct ExtraCapFault {
     pub fault: LookupFault,
 }
 
-/// Looks up the sender's extra caps in its CSpace (seL4's `lookupExtraCaps`); none
-/// without a buffer.
+/// Looks up the sender's extra caps in its CSpace (seL4's `lookupExtraCaps`) into
+/// `caps` (which the caller passes empty); none without a buffer.
 ///
 /// # Errors
 /// A CPtr that does not resolve to a slot.
+#[inline(always)]
 pub fn lookup_extra_caps(
     tcb: u64,
     buffer: Option<u64>,
     info: MessageInfo,
-) -> Result<ExtraCaps, ExtraCapFault> {
-    let mut caps = ExtraCaps::default();
-    let Some(buffer) = buffer else {
-        return Ok(caps);
-    };
+    caps: &mut ExtraCaps,
+) -> Result<(), ExtraCapFault> {
+    match buffer {
+        Some(buffer) if info.extra_caps() != 0 => lookup_each_extra_cap(tcb, buffer, info, caps),
+        _ => Ok(()),
+    }
+}
+
+/// [`lookup_extra_caps`] when there are some.
+fn lookup_each_extra_cap(
+    tcb: u64,
+    buffer: u64,
+    info: MessageInfo,
+    caps: &mut ExtraCaps,
+) -> Result<(), ExtraCapFault> {
     for (index, entry) in caps.slots.iter_mut().enumerate().take(info.extra_caps()) {
         let cptr = buffer_word(buffer, BUFFER_CAPS_OR_BADGES + 8 * index as u64);
         match lookup_slot_of(tcb, cptr) {
@@ -154,7 +165,7 @@ pub fn lookup_extra_caps(
             Err(fault) => return Err(ExtraCapFault { cptr, fault }),
         }
     }
-    Ok(caps)
+    Ok(())
 }
 
 /// The empty slot the receiver's buffer names for a received cap (seL4's

@@ -43,6 +43,15 @@ pub fn cap_words(slot: SlotAddr) -> [u64; 2] {
     slot_memory().read(slot).cap
 }
 
+/// Replaces the cap in `slot` with the cap whose words are `words`, keeping the slot's
+/// derivation-tree links (`cdt::update_cap` without a decoded cap).
+#[inline(always)]
+pub fn set_cap_words(slot: SlotAddr, words: [u64; 2]) {
+    // SAFETY: by `KernelSlots`' invariant `slot` is an initialised slot in kernel memory;
+    // only its cap field is written and no reference to it is kept.
+    unsafe { core::ptr::addr_of_mut!((*object_pointer::<Slot>(slot.addr())).cap).write(words) }
+}
+
 /// The cap in `slot`.
 pub fn read_cap(slot: SlotAddr) -> Cap {
     slot_memory().read(slot).cap()

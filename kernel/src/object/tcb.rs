@@ -6,10 +6,10 @@
 //! A zero-filled TCB object is a valid fresh thread: Inactive, priority and MCP 0, no
 //! fault handler, no IPC buffer, no queue links, no pending fault, no bound notification.
 
+use super::cspace::cap_words;
 use super::object_pointer;
 use crate::arch::fpu::FpState;
 use crate::arch::user_context::UserRegisters;
-use super::cspace::cap_words;
 use kernel_core::raw_cap::{self, CNodeCap};
 use kernel_core::{Cap, MdbNode, Slot, SlotAddr, VmRights};
 

@@ -100,11 +100,11 @@ pub fn decode_untyped_invocation(
     check_destination_window(radix, node_offset, count)?;
     let destination = SlotAddr::new(ptr)
         .and_then(|base| base.offset(node_offset))
-        .ok_or(SyscallError::range_error(0, node_offset))?;
+        .ok_or_else(|| SyscallError::range_error(0, node_offset))?;
     for index in 0..count {
         let slot = destination
             .offset(index)
-            .ok_or(SyscallError::range_error(1, index))?;
+            .ok_or_else(|| SyscallError::range_error(1, index))?;
         ensure_empty_slot(memory, slot)?;
     }
     let children = if has_children(memory, untyped_slot) {
