@@ -124,7 +124,11 @@ fn perform_decoded(
     let cap = &invoked.cap;
     match *cap {
         Cap::Untyped { .. } => {
-            untyped::invoke(cap, slot, label, words, &extra_caps(extra_refs)).map(|()| 0)
+            // Retype uses only its first extra cap (the destination root).
+            let root = extra_refs
+                .first()
+                .map_or(&[][..], |extra| core::slice::from_ref(&extra.cap));
+            untyped::invoke(cap, slot, label, words, root).map(|()| 0)
         }
         Cap::CNode { .. } => {
             cnode::invoke(thread, cap, label, words, &extra_caps(extra_refs)).map(|()| 0)
