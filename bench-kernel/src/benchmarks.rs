@@ -14,7 +14,8 @@ use alloc::string::String;
 use sel4::cap_type::{CNode, Granule, Tcb, Untyped, VSpace};
 use sel4::syscall;
 use sel4::{
-    tcb_flag, unknown_syscall, Cap, CapRights, FaultType, MessageInfo, ObjectType, VmAttributes,
+    tcb_flag, unknown_syscall, vm_fault, Cap, CapRights, FaultType, MessageInfo, ObjectType,
+    VmAttributes,
 };
 
 pub const ALL: &[Benchmark] = &[
@@ -37,6 +38,14 @@ pub const ALL: &[Benchmark] = &[
     Benchmark {
         name: "fault_linux_syscall",
         run: fault_linux_syscall,
+    },
+    Benchmark {
+        name: "fault_vm_restart",
+        run: fault_vm_restart,
+    },
+    Benchmark {
+        name: "fault_vm_round_trip",
+        run: fault_vm_round_trip,
     },
     Benchmark {
         name: "yield",
@@ -352,6 +361,178 @@ fn check_fault(received: &Received, count: u64, number: u64, what: &str) -> Resu
             received.info.length(),
             syscall_word,
             threads::fault_svc()
+        ));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// VM faults: a thread stores to unmapped pages; the root task, its fault handler, answers
+// each VMFault with ReplyRecv (label 0), which restarts the store.
+//
+// `fault_vm_restart` maps nothing: the restarted store faults again at once, so each
+// iteration is exactly one fault delivery and one restarting reply (the counterpart of
+// `fault_unknown_syscall`). `fault_vm_round_trip` is what a first touch of an anonymous
+// page costs a pager: the handler maps a fresh (already retyped) frame at the faulting
+// address with PageMap before replying, and the thread goes on to the next page; each
+// iteration is one fault, one PageMap and one restarting reply, over 1,000 distinct pages
+// whose page tables exist. Neither includes allocating the frame.
+
+/// Pages (and frames) of `fault_vm_round_trip`: 4 MiB of the scope's 8 MiB untyped.
+const VM_PAGES: u64 = 1000;
+/// Where the toucher writes: 2 MiB aligned, above the other benchmarks' scratch pages.
+const VM_REGION: u64 = SCRATCH_BASE + 0x100_0000;
+const LARGE_PAGE: u64 = 0x20_0000;
+
+fn fault_vm_restart(resources: &Resources) -> Result<Measurement, String> {
+    with_scope(resources, |scope| {
+        let (endpoint, thread) = start_toucher(scope, 0)?;
+        let first = poll(endpoint, FAULT_BADGE, "the touching thread")?;
+        check_vm_fault(&first, VM_REGION, "first fault")?;
+        let reply_info = MessageInfo::new(0, 0, 0, 0);
+        let mut wrong = 0u64;
+        let mut last = first;
+        let start = counter();
+        for _ in 0..ITERATIONS {
+            let (badge, info, mrs) = syscall::reply_recv(endpoint, reply_info, [0; 4]);
+            wrong += u64::from(mrs[vm_fault::ADDR] != VM_REGION);
+            last = Received { badge, info, mrs };
+        }
+        let ticks = counter().wrapping_sub(start);
+        let _ = Cap::<Tcb>::from_bits(thread).tcb_suspend();
+        check_vm_fault(&last, VM_REGION, "last fault")?;
+        if wrong != 0 {
+            return Err(format!("{wrong} faults reported another address"));
+        }
+        Ok(Measurement {
+            ticks,
+            iterations: ITERATIONS,
+        })
+    })
+}
+
+fn fault_vm_round_trip(resources: &Resources) -> Result<Measurement, String> {
+    with_scope(resources, |scope| {
+        let first_frame = scope.bulk_slots(VM_PAGES)?;
+        let untyped = Cap::<Untyped>::from_bits(scope.untyped);
+        let root = Cap::<CNode>::from_bits(ROOT_CNODE);
+        let mut made = 0;
+        while made < VM_PAGES {
+            let count = (VM_PAGES - made).min(256);
+            sel(
+                untyped.untyped_retype(
+                    ObjectType::SmallPage,
+                    0,
+                    root,
+                    0,
+                    0,
+                    first_frame + made,
+                    count,
+                ),
+                "retype the frames",
+            )?;
+            made += count;
+        }
+        // Make the page tables the region needs (mapping a frame there once per 2 MiB).
+        let end = VM_REGION + VM_PAGES * 4096;
+        let mut table_start = VM_REGION;
+        while table_start < end {
+            scope.map(
+                first_frame,
+                ROOT_VSPACE,
+                table_start,
+                CapRights::read_write(),
+            )?;
+            sel(
+                Cap::<Granule>::from_bits(first_frame).frame_unmap(),
+                "unmap after making page tables",
+            )?;
+            table_start += LARGE_PAGE;
+        }
+        let (endpoint, thread) = start_toucher(scope, 4096)?;
+        let first = poll(endpoint, FAULT_BADGE, "the touching thread")?;
+        check_vm_fault(&first, VM_REGION, "first fault")?;
+        let vspace = Cap::<VSpace>::from_bits(ROOT_VSPACE);
+        let rights = CapRights::read_write();
+        let attributes = VmAttributes::default();
+        let reply_info = MessageInfo::new(0, 0, 0, 0);
+        let mut wrong = 0u64;
+        let mut mrs = first.mrs;
+        let mut last = first;
+        let start = counter();
+        for page in 0..VM_PAGES {
+            let address = mrs[vm_fault::ADDR];
+            wrong += u64::from(address != VM_REGION + page * 4096);
+            let frame = Cap::<Granule>::from_bits(first_frame + page);
+            if let Err(error) = frame.frame_map(vspace, address & !0xfff, rights, attributes) {
+                let _ = Cap::<Tcb>::from_bits(thread).tcb_suspend();
+                return Err(format!("PageMap of page {page} at {address:#x}: {error:?}"));
+            }
+            let (badge, info, next) = syscall::reply_recv(endpoint, reply_info, [0; 4]);
+            mrs = next;
+            last = Received { badge, info, mrs };
+        }
+        let ticks = counter().wrapping_sub(start);
+        let _ = Cap::<Tcb>::from_bits(thread).tcb_suspend();
+        check_vm_fault(&last, end, "the fault after the last page")?;
+        if wrong != 0 {
+            return Err(format!("{wrong} faults reported an unexpected address"));
+        }
+        for page in 0..VM_PAGES {
+            // SAFETY: the page was mapped read-write in this VSpace above and the toucher,
+            // now suspended, was its only other user.
+            let value = unsafe { ((VM_REGION + page * 4096) as *const u64).read_volatile() };
+            if value != page + 1 {
+                return Err(format!(
+                    "page {page} holds {value:#x}, expected {}",
+                    page + 1
+                ));
+            }
+        }
+        Ok(Measurement {
+            ticks,
+            iterations: VM_PAGES,
+        })
+    })
+}
+
+/// A fault endpoint and a started toucher (in the root task's VSpace, at its priority)
+/// storing at `VM_REGION`, then every `stride` bytes on.
+fn start_toucher(scope: &mut Scope<'_>, stride: u64) -> Result<(u64, u64), String> {
+    let endpoint = scope.retype(ObjectType::Endpoint, 0)?;
+    let badged = scope.mint(endpoint, FAULT_BADGE)?;
+    let peer = Peer {
+        entry: threads::vm_toucher(),
+        arguments: [VM_REGION, stride, 0],
+        vspace: ROOT_VSPACE,
+        ipc_buffer: (0, 0),
+        fault_endpoint: badged,
+    };
+    let thread = threads::create(scope, &peer)?;
+    threads::start(thread, &peer)?;
+    Ok((endpoint, thread))
+}
+
+/// Checks a VMFault message: badge, label, length, FaultIP at the toucher's store, and
+/// the address.
+fn check_vm_fault(received: &Received, address: u64, what: &str) -> Result<(), String> {
+    let mrs = received.mrs;
+    if received.badge != FAULT_BADGE
+        || FaultType::from_label(received.info.label()) != Some(FaultType::VmFault)
+        || received.info.length() != vm_fault::LENGTH
+        || mrs[vm_fault::IP] != threads::vm_touch()
+        || mrs[vm_fault::ADDR] != address
+    {
+        return Err(format!(
+            "{what}: badge {:#x} label {} length {} IP {:#x} address {:#x}; expected badge \
+             {FAULT_BADGE:#x} label {} length 4 IP {:#x} address {address:#x}",
+            received.badge,
+            received.info.label(),
+            received.info.length(),
+            mrs[vm_fault::IP],
+            mrs[vm_fault::ADDR],
+            FaultType::VmFault as u64,
+            threads::vm_touch()
         ));
     }
     Ok(())

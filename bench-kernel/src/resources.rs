@@ -144,6 +144,23 @@ impl Scope<'_> {
         Ok(slot)
     }
 
+    /// `count` empty root-CNode slots past the scope's window (the first is returned),
+    /// for objects too many for it. Objects made there from the scope's untyped go when
+    /// [`Scope::cleanup`] revokes it; nothing else may be put there.
+    ///
+    /// # Errors
+    /// When BootInfo's empty region is too small.
+    pub fn bulk_slots(&self, count: u64) -> Result<CPtr, String> {
+        let needed = SLOTS_PER_SCOPE + count;
+        let available = self.resources.bootinfo.empty.len();
+        if available < needed {
+            return Err(format!(
+                "{count} slots past the scope's {SLOTS_PER_SCOPE}: BootInfo has only {available} empty"
+            ));
+        }
+        Ok(self.resources.first_slot + SLOTS_PER_SCOPE)
+    }
+
     /// One object of `object_type` made from `untyped`, in a fresh slot.
     ///
     /// # Errors

@@ -1,5 +1,6 @@
 //! The benchmarks' peer threads: assembly bodies (an IPC server on pages of its own, a
-//! thread that raises UnknownSyscall faults in a loop) and creating and starting them.
+//! thread that raises UnknownSyscall faults in a loop, one that touches page after page)
+//! and creating and starting them.
 
 use crate::resources::{sel, Scope, PEER_PRIORITY, ROOT_CNODE, ROOT_TCB};
 use alloc::string::String;
@@ -61,7 +62,27 @@ core::arch::global_asm!(
     ".text",
 );
 
+// The page toucher: stores x0 = 1, 2, 3, ... at x19, x19 + x20, x19 + 2 * x20, ...
+// forever. Each store to an unmapped page is a VMFault, restarted (the store re-executed)
+// by the handler's reply; with x20 = 0 it keeps touching the same page.
+core::arch::global_asm!(
+    ".section .text.bench_vm_toucher, \"ax\"",
+    ".balign 4",
+    ".global bench_vm_toucher",
+    "bench_vm_toucher:",
+    "    mov x0, #0",
+    "5:  add x0, x0, #1",
+    ".global bench_vm_touch",
+    "bench_vm_touch:",
+    "    str x0, [x19]",
+    "    add x19, x19, x20",
+    "    b 5b",
+    ".text",
+);
+
 extern "C" {
+    fn bench_vm_toucher();
+    fn bench_vm_touch();
     fn bench_server_one_word();
     fn bench_server_words();
     fn bench_fault_child();
@@ -86,6 +107,15 @@ pub fn fault_child() -> u64 {
 /// The address of the faulting thread's `svc`, the FaultIP of its faults.
 pub fn fault_svc() -> u64 {
     bench_fault_svc as *const () as u64
+}
+
+pub fn vm_toucher() -> u64 {
+    bench_vm_toucher as *const () as u64
+}
+
+/// The address of the toucher's store, the FaultIP of its VMFaults.
+pub fn vm_touch() -> u64 {
+    bench_vm_touch as *const () as u64
 }
 
 /// The lowest address of the root task's image (the first of BootInfo's image frames).

@@ -25,6 +25,7 @@ mod sched;
 mod stress;
 mod tcb;
 mod untyped;
+mod vm_fault;
 mod vspace;
 
 use alloc::string::String;
@@ -55,6 +56,7 @@ fn main(bootinfo: &'static sel4::BootInfo) -> ! {
         tcb::TESTS,
         ipc::TESTS,
         faults::TESTS,
+        vm_fault::TESTS,
         vspace::TESTS,
         irq::TESTS,
         sched::TESTS,

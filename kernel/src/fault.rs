@@ -7,9 +7,8 @@
 use crate::ipc::endpoint::{self, SendRights};
 use crate::ipc::message::{get_mr, message_info, set_mr};
 use crate::ipc::{Blocking, SendKind};
-use crate::object::cspace::slot_memory;
-use crate::object::tcb::{cspace_root, thread, BufferAccess, PendingFault, ThreadState};
-use kernel_core::cspace::lookup_cap_and_slot;
+use crate::object::cspace::{lookup_slot_of, read_cap};
+use crate::object::tcb::{thread, BufferAccess, PendingFault, ThreadState};
 use kernel_core::{Cap, LookupFault};
 use sel4::{FaultType, MessageInfo};
 
@@ -81,9 +80,8 @@ pub fn raise(tcb: u64, fault: Fault) {
 /// grant or grant-reply right.
 fn send_fault_ipc(tcb: u64, fault: Fault) -> Result<(), Fault> {
     let handler = thread(tcb).fault_handler;
-    let memory = slot_memory();
-    let cap = match lookup_cap_and_slot(&memory, &cspace_root(tcb), handler) {
-        Ok((cap, _)) => cap,
+    let cap = match lookup_slot_of(tcb, handler) {
+        Ok(slot) => read_cap(slot),
         Err(lookup) => {
             return Err(Fault::Capability {
                 address: handler,

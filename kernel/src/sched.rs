@@ -103,7 +103,28 @@ pub fn start(root: u64) -> ! {
 /// Picks the thread to run after a kernel entry, makes it current and puts its address
 /// space and FP/SIMD state on the CPU; idles until one is runnable. Returns the
 /// registers to resume.
+#[inline(always)]
 pub fn schedule() -> *mut UserRegisters {
+    // Most kernel entries resume the thread that made them (an invocation, a signal, a
+    // non-blocking receive): the first round of the loop below, for that case, without
+    // its frame.
+    let current = state().current;
+    if state().action == Action::ResumeCurrent
+        && current != 0
+        && thread(current).state == ThreadState::Running
+    {
+        if let Some(root) = crate::fastpath::vspace_root(current) {
+            install_root(root);
+            switch_fpu(current);
+            return &raw mut thread(current).registers;
+        }
+    }
+    schedule_loop()
+}
+
+/// [`schedule`] in general.
+#[inline(never)]
+fn schedule_loop() -> *mut UserRegisters {
     loop {
         choose();
         let current = state().current;

@@ -5,15 +5,14 @@
 use crate::fault::{self, Fault, Phase};
 use crate::invocation::ReplyMode;
 use crate::ipc::endpoint::{self, SendRights};
-use crate::ipc::message::{self, lookup_extra_caps, reply_error, reply_success_empty};
+use crate::ipc::message::{self, lookup_extra_caps, reply_error, reply_success_empty, ExtraCaps};
 use crate::ipc::{notification, reply, Blocking, SendKind};
-use crate::object::cspace::{lookup_cap, slot_memory};
+use crate::object::cspace::{cap_words, lookup_cap, lookup_slot_of, read_cap};
 use crate::object::object_pointer;
 use crate::object::tcb::{cspace_root, thread, BufferAccess, Tcb, ThreadState};
 use crate::sched::{self, current_thread};
-use kernel_core::cspace::lookup_cap_and_slot;
-use kernel_core::{Cap, LookupFault, SyscallError};
-use sel4::{tcb_flag, Syscall, MSG_MAX_LENGTH};
+use kernel_core::{raw_cap, Cap, LookupFault, SyscallError};
+use sel4::{tcb_flag, CapTag, Syscall, MSG_MAX_LENGTH};
 
 /// Which of the three sending syscalls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,9 +68,8 @@ fn handle_invocation(current: u64, kind: Invocation) {
     let blocking = kind != Invocation::NonBlockingSend;
     let info = message::message_info(current);
     let cptr = thread(current).registers.x[0];
-    let memory = slot_memory();
-    let (cap, slot) = match lookup_cap_and_slot(&memory, &cspace_root(current), cptr) {
-        Ok(found) => found,
+    let slot = match lookup_slot_of(current, cptr) {
+        Ok(slot) => slot,
         Err(lookup) => {
             if blocking {
                 fault::raise(
@@ -87,17 +85,37 @@ fn handle_invocation(current: u64, kind: Invocation) {
         }
     };
     let buffer = message::buffer(current, BufferAccess::Read);
-    if let Err(failure) = lookup_extra_caps(current, buffer, info) {
-        if blocking {
-            fault::raise(
-                current,
-                Fault::Capability {
-                    address: failure.cptr,
-                    phase: Phase::Send,
-                    lookup: failure.fault,
-                },
-            );
+    let mut extra = ExtraCaps::default();
+    match lookup_extra_caps(current, buffer, info, &mut extra) {
+        Ok(()) => {}
+        Err(failure) => {
+            if blocking {
+                fault::raise(
+                    current,
+                    Fault::Capability {
+                        address: failure.cptr,
+                        phase: Phase::Send,
+                        lookup: failure.fault,
+                    },
+                );
+            }
+            return;
         }
+    }
+    // Caps other than endpoint, notification and reply caps are invoked; the invocation
+    // reads the cap itself (decoding only what it needs).
+    let words = cap_words(slot);
+    let tag = raw_cap::tag(words);
+    let is_ipc = [CapTag::Endpoint, CapTag::Notification, CapTag::Reply]
+        .iter()
+        .any(|ipc| tag == *ipc as u64);
+    if !is_ipc {
+        let mode = if kind == Invocation::Call {
+            ReplyMode::Reply
+        } else {
+            ReplyMode::NoReply
+        };
+        crate::invocation::perform(current, slot, words, info, mode, buffer, &extra);
         return;
     }
     let send_kind = if kind == Invocation::Call {
@@ -105,7 +123,7 @@ fn handle_invocation(current: u64, kind: Invocation) {
     } else {
         SendKind::Send
     };
-    match cap {
+    match Cap::decode(words) {
         Cap::Endpoint {
             can_send: false, ..
         }
@@ -148,15 +166,8 @@ fn handle_invocation(current: u64, kind: Invocation) {
             sched::set_thread_state(current, ThreadState::Restart);
             reply::do_reply_transfer(current, tcb, slot, can_grant);
         }
-        other => {
-            let mode = if kind == Invocation::Call {
-                ReplyMode::Reply
-            } else {
-                ReplyMode::NoReply
-            };
-            crate::invocation::perform(current, other, slot, info, mode);
-            return;
-        }
+        // Only IPC caps get here.
+        _ => return,
     }
     if thread(current).state == ThreadState::Restart {
         if kind == Invocation::Call {
@@ -170,9 +181,8 @@ fn handle_invocation(current: u64, kind: Invocation) {
 /// that cannot be received on is a cap fault.
 fn handle_receive(current: u64, blocking: Blocking) {
     let cptr = thread(current).registers.x[0];
-    let memory = slot_memory();
-    let cap = match lookup_cap_and_slot(&memory, &cspace_root(current), cptr) {
-        Ok((cap, _)) => cap,
+    let cap = match lookup_slot_of(current, cptr) {
+        Ok(slot) => read_cap(slot),
         Err(lookup) => {
             receive_fault(current, cptr, lookup);
             return;

@@ -9,8 +9,9 @@ use crate::object::tcb::thread;
 const INSTRUCTION_BYTES: u64 = 4;
 
 /// A synchronous exception from EL0: a system call or a fault. Returns the registers of
-/// the thread to resume. The fastpath is tried here, inline, so that its common cases
-/// pay for nothing else; everything else goes to [`general_user_exception`].
+/// the thread to resume. The system-call fastpaths are tried here, inline, so that their
+/// common cases pay for nothing else; faults go to [`fault_exception`], everything else
+/// to [`general_user_exception`].
 #[no_mangle]
 extern "C" fn handle_user_exception() -> *mut UserRegisters {
     let exception = current_user_exception();
@@ -18,16 +19,36 @@ extern "C" fn handle_user_exception() -> *mut UserRegisters {
     let tcb = thread(current);
     // seL4's FaultIP: the `svc` itself for a syscall (ELR is past it), the faulting
     // instruction otherwise. A thread restarted later re-executes it.
-    tcb.fault_ip = match exception {
-        UserException::SystemCall => tcb.registers.pc.wrapping_sub(INSTRUCTION_BYTES),
-        _ => tcb.registers.pc,
-    };
-    if exception == UserException::SystemCall {
-        if let Some(next) = crate::fastpath::system_call(current) {
-            return next;
-        }
+    if exception != UserException::SystemCall {
+        tcb.fault_ip = tcb.registers.pc;
+        return fault_exception(exception, current);
+    }
+    tcb.fault_ip = tcb.registers.pc.wrapping_sub(INSTRUCTION_BYTES);
+    if let Some(next) = crate::fastpath::system_call(current) {
+        return next;
     }
     general_user_exception(exception, current)
+}
+
+/// An exception from EL0 other than a system call: a VM fault tries its fastpath first.
+/// Out of line, so that the system-call fastpaths do not pay for its registers.
+#[inline(never)]
+fn fault_exception(exception: UserException, current: u64) -> *mut UserRegisters {
+    let fast = match exception {
+        UserException::DataAbort { address, status } => {
+            crate::fastpath::vm_fault(current, address, status, MemoryAccess::Data)
+        }
+        UserException::InstructionAbort { address, status } => {
+            crate::fastpath::vm_fault(current, address, status, MemoryAccess::InstructionFetch)
+        }
+        UserException::SystemCall
+        | UserException::FpAccessTrapped
+        | UserException::Other { .. } => None,
+    };
+    match fast {
+        Some(next) => next,
+        None => general_user_exception(exception, current),
+    }
 }
 
 /// The general path for an exception from EL0 (the fastpath declined or does not

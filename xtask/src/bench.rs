@@ -158,6 +158,18 @@ pub const CATALOGUE: &[Benchmark] = &[
         "the same with the LINUX_SYSCALL TCB flag (number in x8)",
         None,
     ),
+    kernel(
+        "fault_vm_restart",
+        "VMFault round trip: the handler answers with ReplyRecv (label 0) mapping nothing, \
+         so the restarted store faults again",
+        None,
+    ),
+    kernel(
+        "fault_vm_round_trip",
+        "first touch of a page: VMFault, the handler PageMaps a pre-retyped frame there \
+         and ReplyRecv restarts the store (1,000 pages)",
+        None,
+    ),
     kernel("yield", "Yield with no other runnable thread", Some(311.0)),
     kernel(
         "page_map_unmap",

@@ -9,6 +9,7 @@ use crate::bits::{mask, shift_right};
 use crate::cap::Cap;
 use crate::cdt::SlotMemory;
 use crate::error::{LookupFault, LookupRole, SyscallError};
+use crate::raw_cap::{self, CNodeCap};
 use crate::slot::SlotAddr;
 
 /// Where an address led: the slot, and how many low bits of the address were not used
@@ -36,26 +37,38 @@ pub fn resolve_address_bits(
     cptr: u64,
     depth: u32,
 ) -> Result<ResolvedSlot, LookupFault> {
+    resolve_address_bits_from(memory, cnode_fields(root), cptr, depth)
+}
+
+/// [`resolve_address_bits`] from a root read with [`raw_cap::cnode`] (`None`: the root
+/// is not a CNode cap). The walk reads each level's cap the same way, never decoding a
+/// whole cap: the kernel's lookups, fastpath included, all come here.
+///
+/// # Errors
+/// As [`resolve_address_bits`].
+pub fn resolve_address_bits_from(
+    memory: &impl SlotMemory,
+    root: Option<CNodeCap>,
+    cptr: u64,
+    depth: u32,
+) -> Result<ResolvedSlot, LookupFault> {
     if depth > u64::BITS {
         return Err(LookupFault::DepthMismatch {
             bits_left: depth.into(),
             bits_found: 0,
         });
     }
-    let mut node = *root;
+    let Some(mut node) = root else {
+        return Err(LookupFault::InvalidRoot);
+    };
     let mut bits_left = depth;
     loop {
-        let Cap::CNode {
+        let CNodeCap {
             ptr,
             radix,
             guard_size,
             guard,
-        } = node
-        else {
-            return Err(LookupFault::InvalidRoot);
-        };
-        let radix = u32::from(radix);
-        let guard_size = u32::from(guard_size);
+        } = node;
         let level_bits = radix + guard_size;
         if level_bits == 0 {
             return Err(LookupFault::InvalidRoot);
@@ -87,14 +100,34 @@ pub fn resolve_address_bits(
                 bits_remaining: 0,
             });
         }
-        let next = memory.read(slot).cap();
-        if !matches!(next, Cap::CNode { .. }) {
-            return Ok(ResolvedSlot {
-                slot,
-                bits_remaining: bits_left,
-            });
+        // A CNode cap that `Cap::decode` would reject is not a CNode here either.
+        match raw_cap::cnode(memory.read(slot).cap) {
+            Some(next) => node = next,
+            None => {
+                return Ok(ResolvedSlot {
+                    slot,
+                    bits_remaining: bits_left,
+                })
+            }
         }
-        node = next;
+    }
+}
+
+/// The fields of a CNode cap, in [`raw_cap`]'s form.
+fn cnode_fields(cap: &Cap) -> Option<CNodeCap> {
+    match *cap {
+        Cap::CNode {
+            ptr,
+            radix,
+            guard_size,
+            guard,
+        } => Some(CNodeCap {
+            ptr,
+            radix: radix.into(),
+            guard_size: guard_size.into(),
+            guard,
+        }),
+        _ => None,
     }
 }
 
@@ -109,6 +142,32 @@ pub fn lookup_slot(
     cptr: u64,
 ) -> Result<SlotAddr, LookupFault> {
     resolve_address_bits(memory, root, cptr, u64::BITS).map(|resolved| resolved.slot)
+}
+
+/// [`lookup_slot`] from a root read with [`raw_cap::cnode`]. The usual CSpace, one CNode
+/// whose guard and radix take all 64 bits (the root task's is 52 + 12), is resolved
+/// inline (this is the first level of [`resolve_address_bits_from`] with the checks its
+/// shape makes redundant); any other shape, and every fault, takes the general walk.
+///
+/// # Errors
+/// As [`resolve_address_bits`].
+#[inline(always)]
+pub fn lookup_slot_from(
+    memory: &impl SlotMemory,
+    root: Option<CNodeCap>,
+    cptr: u64,
+) -> Result<SlotAddr, LookupFault> {
+    if let Some(node) = root {
+        // radix < 64 keeps both shifts in range.
+        let single_level = node.radix + node.guard_size == u64::BITS && node.radix < u64::BITS;
+        if single_level && cptr >> node.radix == node.guard {
+            let index = cptr & ((1 << node.radix) - 1);
+            if let Some(slot) = SlotAddr::new(node.ptr).and_then(|base| base.offset(index)) {
+                return Ok(slot);
+            }
+        }
+    }
+    resolve_address_bits_from(memory, root, cptr, u64::BITS).map(|resolved| resolved.slot)
 }
 
 /// Looks up the cap `cptr` names, with its slot (seL4's `lookupCapAndSlot`).

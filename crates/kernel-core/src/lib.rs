@@ -1,7 +1,8 @@
-//! Pure kernel logic, host-testable: the capability representation and its slot encoding,
-//! the capability derivation tree, CSpace lookup, untyped retype arithmetic, boot untyped
-//! planning, invocation decoding, the aarch64 user page-table format and the scheduler's
-//! ready queues, for the seL4 16.0.0 object model (aarch64, non-MCS).
+//! Pure kernel logic, host-testable: the capability representation and its slot encoding
+//! (with single-variant readers for hot paths), the capability derivation tree, CSpace
+//! lookup, untyped retype arithmetic, boot untyped planning, invocation decoding, the
+//! aarch64 user page-table format and the scheduler's ready queues, for the seL4 16.0.0
+//! object model (aarch64, non-MCS).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
@@ -14,6 +15,7 @@ pub mod decode;
 pub mod derive;
 pub mod error;
 pub mod page_table;
+pub mod raw_cap;
 pub mod retype;
 pub mod scheduler;
 pub mod slot;

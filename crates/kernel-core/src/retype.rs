@@ -35,7 +35,8 @@ pub struct ObjectSpec {
 ///   than 2^47 bytes.
 /// - InvalidArgument(1): a CNode of radix 0, or an untyped below 2^4 bytes.
 pub fn check_object_spec(type_word: u64, size_bits: u64) -> Result<ObjectSpec, SyscallError> {
-    let object_type = ObjectType::from_word(type_word).ok_or(SyscallError::invalid_argument(0))?;
+    let object_type =
+        ObjectType::from_word(type_word).ok_or_else(|| SyscallError::invalid_argument(0))?;
     let range_error = SyscallError::range_error(0, sel4::MAX_UNTYPED_BITS.into());
     let object_size_bits = object_type
         .object_size_bits(size_bits)

@@ -1,26 +1,30 @@
 //! A CNode slot as it sits in memory: the encoded cap plus its derivation-tree links.
 
+use core::num::NonZeroU64;
+
 use crate::bits::{field, mask, place};
 use crate::cap::{Cap, PADDR_BITS};
 
 /// The physical address of a slot: non-zero, a multiple of 32 (`2^sel4::SLOT_BITS`) and
-/// below 2^48.
+/// below 2^48. Non-zero by type, so an `Option<SlotAddr>` is one word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SlotAddr(u64);
+pub struct SlotAddr(NonZeroU64);
 
 impl SlotAddr {
     /// Checks `addr` is a possible slot address.
     pub const fn new(addr: u64) -> Option<Self> {
-        if addr != 0 && addr & ADDRESS_MASK == addr {
-            Some(Self(addr))
-        } else {
-            None
+        if addr & ADDRESS_MASK != addr {
+            return None;
+        }
+        match NonZeroU64::new(addr) {
+            Some(addr) => Some(Self(addr)),
+            None => None,
         }
     }
 
     /// The physical address.
     pub const fn addr(self) -> u64 {
-        self.0
+        self.0.get()
     }
 
     /// The slot `index` slots after this one, if that is still a slot address.
@@ -28,7 +32,7 @@ impl SlotAddr {
         let Some(bytes) = index.checked_mul(1 << sel4::SLOT_BITS) else {
             return None;
         };
-        match self.0.checked_add(bytes) {
+        match self.addr().checked_add(bytes) {
             Some(addr) => Self::new(addr),
             None => None,
         }
@@ -177,6 +181,7 @@ mod tests {
     #[test]
     fn slot_is_32_bytes() {
         assert_eq!(core::mem::size_of::<Slot>(), 32);
+        assert_eq!(core::mem::size_of::<Option<SlotAddr>>(), 8);
         assert_eq!(core::mem::size_of::<MdbNode>(), 16);
         assert_eq!(Slot::default(), Slot::EMPTY);
         assert_eq!(Slot::EMPTY.cap(), Cap::Null);

@@ -14,7 +14,6 @@ extern "C" fn kernel_boot(handoff_phys: u64) -> ! {
     let handoff = copy_handoff(handoff_phys);
     arch::mmu::init_kernel_window(handoff.ram_regions());
     arch::cpu::init();
-    crate::fastpath::check_encoding();
     crate::plat::init();
     let root = root_task::create(&handoff);
     crate::log!(Info, "booted; entering the root task");

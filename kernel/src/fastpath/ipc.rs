@@ -1,24 +1,24 @@
-//! The three fastpaths: Call to a waiting receiver, ReplyRecv that answers a caller
-//! (a normal reply, or an UnknownSyscall fault reply that restarts it) and waits again,
-//! and an UnknownSyscall fault delivered to a handler waiting on its endpoint.
+//! The fastpaths: Call to a waiting receiver, ReplyRecv that answers a caller (a normal
+//! reply, or an UnknownSyscall or VMFault fault reply that restarts it) and waits again,
+//! and an UnknownSyscall or VMFault fault delivered to a handler waiting on its endpoint.
 //!
 //! Each mirrors the general path step by step (`syscall::handle_invocation` with
 //! `endpoint::send` and `reply::setup_caller_cap`; `reply::do_reply_transfer` with
 //! `fault::handle_reply` and `endpoint::receive`; `fault::send_fault_ipc` with
 //! `fault::write_message`); the comments name what each check stands for there.
 
-use super::raw_cap::{self, EndpointCap};
 use super::{copy_buffer_mrs, ipc_buffer, lookup_slot};
 use crate::arch::user_context::UserRegisters;
-use crate::fault::sanitise_spsr;
+use crate::fault::{sanitise_spsr, MemoryAccess};
 use crate::ipc::{endpoint, message, notification};
-use crate::object::cspace::slot_memory;
+use crate::object::cspace::{cap_words, slot_memory};
 use crate::object::tcb::{
     tcb_slot, tcb_slot_address, thread, BufferAccess, PendingFault, ThreadState,
 };
 use crate::sched;
+use kernel_core::raw_cap::{self, EndpointCap};
 use kernel_core::{Slot, SlotAddr, SlotMemory};
-use sel4::{FaultType, MessageInfo, MSG_REGISTER_COUNT};
+use sel4::{vm_fault, FaultType, MessageInfo, MSG_REGISTER_COUNT};
 
 /// The register holding MR0.
 const FIRST_MR_REGISTER: usize = 2;
@@ -32,7 +32,7 @@ pub fn call(current: u64) -> Option<*mut UserRegisters> {
     if info.extra_caps() != 0 || sender.queued || !sched::resumes_current() {
         return None;
     }
-    let cap = raw_cap::endpoint(raw_cap::read(lookup_slot(current, sender.registers.x[0])?))?;
+    let cap = raw_cap::endpoint(cap_words(lookup_slot(current, sender.registers.x[0])?))?;
     // A Call through a cap with neither grant right leaves the caller Inactive.
     if !cap.can_send || !(cap.can_grant || cap.can_grant_reply) {
         return None;
@@ -61,8 +61,11 @@ enum ReplyKind {
     /// No fault: the reply is a message.
     Message,
     /// An UnknownSyscall fault answered with label 0: set the registers, restart.
-    /// (Replies to other faults, and labels that stop the thread, take the slowpath.)
     SyscallRestart,
+    /// A VMFault answered with label 0: restart at the faulting instruction (the message
+    /// is ignored). seL4 restarts after any VMFault reply; other labels, and replies to
+    /// other faults, take the slowpath.
+    Restart,
 }
 
 /// seL4's ReplyRecv: answers the caller in the caller slot and waits on the endpoint,
@@ -75,7 +78,7 @@ pub fn reply_recv(current: u64) -> Option<*mut UserRegisters> {
     }
     // The receive half: an endpoint cap with the receive right, no sender queued and no
     // signal pending on the bound notification (either would be taken at once).
-    let cap = raw_cap::endpoint(raw_cap::read(lookup_slot(current, replier.registers.x[0])?))?;
+    let cap = raw_cap::endpoint(cap_words(lookup_slot(current, replier.registers.x[0])?))?;
     if !cap.can_receive || endpoint::has_senders(cap.ptr) {
         return None;
     }
@@ -85,7 +88,7 @@ pub fn reply_recv(current: u64) -> Option<*mut UserRegisters> {
     }
     // The reply half: a reply cap to a thread waiting for it.
     let caller_slot = tcb_slot_address(current, tcb_slot::CALLER);
-    let reply = raw_cap::reply(raw_cap::read(caller_slot))?;
+    let reply = raw_cap::reply(cap_words(caller_slot))?;
     if reply.is_master || thread(reply.tcb).state != ThreadState::BlockedOnReply {
         return None;
     }
@@ -95,6 +98,7 @@ pub fn reply_recv(current: u64) -> Option<*mut UserRegisters> {
         kind if kind == FaultType::UnknownSyscall as u64 && info.label() == 0 => {
             ReplyKind::SyscallRestart
         }
+        kind if kind == FaultType::VmFault as u64 && info.label() == 0 => ReplyKind::Restart,
         _ => return None,
     };
     let vspace_root = next_to_run(caller)?;
@@ -113,6 +117,7 @@ pub fn reply_recv(current: u64) -> Option<*mut UserRegisters> {
             restore_syscall_registers(current, caller, length);
             restart_after_fault(caller);
         }
+        ReplyKind::Restart => restart_after_fault(caller),
     }
     thread(caller).state = ThreadState::Running;
     remove_reply_cap(caller_slot);
@@ -129,20 +134,9 @@ pub fn reply_recv(current: u64) -> Option<*mut UserRegisters> {
 /// to a handler waiting on the thread's fault endpoint, with an IPC buffer for the
 /// 13-word message.
 pub fn unknown_syscall(current: u64, number: u64) -> Option<*mut UserRegisters> {
+    let handler = fault_handler(current)?;
+    let buffer = ipc_buffer(handler.receiver, BufferAccess::Write)?;
     let faulter = thread(current);
-    if faulter.queued || !sched::resumes_current() {
-        return None;
-    }
-    let cap = raw_cap::endpoint(raw_cap::read(lookup_slot(current, faulter.fault_handler)?))?;
-    if !fault_handler_usable(cap) {
-        return None;
-    }
-    let receiver = endpoint::first_receiver(cap.ptr)?;
-    let vspace_root = next_to_run(receiver)?;
-    let reply_slots = reply_slots(current, receiver)?;
-    let buffer = ipc_buffer(receiver, BufferAccess::Write)?;
-
-    endpoint::remove_waiter(cap.ptr, receiver);
     faulter.fault = PendingFault {
         kind: FaultType::UnknownSyscall as u64,
         words: [number, 0, 0, 0, 0, 0],
@@ -165,25 +159,95 @@ pub fn unknown_syscall(current: u64, number: u64) -> Option<*mut UserRegisters> 
         registers.x[2],
         registers.x[3],
     ];
-    faulter.state = ThreadState::BlockedOnReply;
     for (offset, word) in tail.iter().enumerate() {
         message::set_buffer_mr(buffer, MSG_REGISTER_COUNT + offset, *word);
     }
-    let receiver_ref = thread(receiver);
-    receiver_ref.registers.x[FIRST_MR_REGISTER..FIRST_MR_REGISTER + MSG_REGISTER_COUNT]
-        .copy_from_slice(&head);
-    receiver_ref.registers.x[0] = cap.badge;
-    receiver_ref.registers.x[1] = MessageInfo::new(
+    let info = MessageInfo::new(
         FaultType::UnknownSyscall as u64,
         0,
         0,
         sel4::unknown_syscall::LENGTH as u64,
-    )
-    .word();
+    );
+    Some(deliver_fault(current, handler, head, info))
+}
+
+/// seL4's VMFault (a translation, permission or other abort on a user access at
+/// `address`, `status` its ESR) sent to a handler waiting on the thread's fault
+/// endpoint. The 4-word message travels in registers only, so the handler needs no IPC
+/// buffer. Every first touch of a lazily mapped page takes this path.
+pub fn vm_fault(
+    current: u64,
+    address: u64,
+    status: u64,
+    access: MemoryAccess,
+) -> Option<*mut UserRegisters> {
+    let handler = fault_handler(current)?;
+    let faulter = thread(current);
+    let prefetch = u64::from(access == MemoryAccess::InstructionFetch);
+    faulter.fault = PendingFault {
+        kind: FaultType::VmFault as u64,
+        words: [address, prefetch, status, 0, 0, 0],
+    };
+    let words = [faulter.fault_ip, address, prefetch, status];
+    let info = MessageInfo::new(FaultType::VmFault as u64, 0, 0, vm_fault::LENGTH as u64);
+    Some(deliver_fault(current, handler, words, info))
+}
+
+/// A fault's destination: the handler endpoint of the faulting thread (the current one)
+/// and the receiver waiting there, checked to run next and to take a reply cap.
+#[derive(Clone, Copy)]
+struct FaultHandler {
+    cap: EndpointCap,
+    receiver: u64,
+    vspace_root: u64,
+    reply_slots: ReplySlots,
+}
+
+/// `fault::send_fault_ipc` up to the send, changing nothing: the fault handler cap
+/// resolves to an endpoint cap it may use, a receiver waits there and would be the next
+/// to run, and the reply cap's slots are ready.
+#[inline(always)]
+fn fault_handler(current: u64) -> Option<FaultHandler> {
+    let faulter = thread(current);
+    if faulter.queued || !sched::resumes_current() {
+        return None;
+    }
+    let cap = raw_cap::endpoint(cap_words(lookup_slot(current, faulter.fault_handler)?))?;
+    if !fault_handler_usable(cap) {
+        return None;
+    }
+    let receiver = endpoint::first_receiver(cap.ptr)?;
+    let vspace_root = next_to_run(receiver)?;
+    let reply_slots = reply_slots(current, receiver)?;
+    Some(FaultHandler {
+        cap,
+        receiver,
+        vspace_root,
+        reply_slots,
+    })
+}
+
+/// The rest of `fault::send_fault_ipc` (`endpoint::send` as a Call, the message from
+/// `fault::write_message`), once the fault is recorded and any words beyond the
+/// registers are in the handler's buffer: `registers` become MR0..MR3.
+#[inline(always)]
+fn deliver_fault(
+    current: u64,
+    handler: FaultHandler,
+    registers: [u64; MSG_REGISTER_COUNT],
+    info: MessageInfo,
+) -> *mut UserRegisters {
+    endpoint::remove_waiter(handler.cap.ptr, handler.receiver);
+    thread(current).state = ThreadState::BlockedOnReply;
+    let receiver_ref = thread(handler.receiver);
+    receiver_ref.registers.x[FIRST_MR_REGISTER..FIRST_MR_REGISTER + MSG_REGISTER_COUNT]
+        .copy_from_slice(&registers);
+    receiver_ref.registers.x[0] = handler.cap.badge;
+    receiver_ref.registers.x[1] = info.word();
     receiver_ref.state = ThreadState::Running;
     let can_grant = receiver_ref.blocking_can_grant;
-    insert_caller_cap(current, can_grant, reply_slots);
-    Some(sched::switch_to_partner(receiver, vspace_root))
+    insert_caller_cap(current, can_grant, handler.reply_slots);
+    sched::switch_to_partner(handler.receiver, handler.vspace_root)
 }
 
 /// `fault::send_fault_ipc`'s test of the handler cap: it may send, and grant or
@@ -218,9 +282,8 @@ struct ReplySlots {
 fn reply_slots(sender: u64, receiver: u64) -> Option<ReplySlots> {
     let master = tcb_slot_address(sender, tcb_slot::REPLY);
     let caller = tcb_slot_address(receiver, tcb_slot::CALLER);
-    let master_cap = raw_cap::reply(raw_cap::read(master))?;
-    if !master_cap.is_master || master_cap.tcb != sender || !raw_cap::is_null(raw_cap::read(caller))
-    {
+    let master_cap = raw_cap::reply(cap_words(master))?;
+    if !master_cap.is_master || master_cap.tcb != sender || !raw_cap::is_null(cap_words(caller)) {
         return None;
     }
     Some(ReplySlots { master, caller })

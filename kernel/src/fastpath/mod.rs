@@ -1,32 +1,26 @@
-//! The IPC and fault fastpaths: the common cases of Call, ReplyRecv and the
-//! UnknownSyscall fault (every Linux syscall of a LINUX_SYSCALL thread is one), done in
-//! one straight pass from the trapping thread to the thread that runs next, in the
-//! manner of seL4's fastpath.
+//! The IPC and fault fastpaths: the common cases of Call, ReplyRecv, the UnknownSyscall
+//! fault (every Linux syscall of a LINUX_SYSCALL thread is one) and the VMFault (every
+//! first touch of a lazily mapped page is one), done in one straight pass from the
+//! trapping thread to the thread that runs next, in the manner of seL4's fastpath.
 //!
 //! Each path first checks, without changing anything, that the case is one whose outcome
 //! it knows: the partner is already waiting, the caps are plain, no caps travel, the
 //! scheduler would pick the partner, and so on. If any check fails it returns `None` and
-//! the kernel takes the general path (`syscall::handle`), which then sees the untouched
+//! the kernel takes the general path (`syscall::handle`, `fault::handle`), which then sees the untouched
 //! state. When all checks pass, the result is exactly what the general path would leave:
 //! the same message, badge, MessageInfo, thread states, endpoint queues, reply cap and
 //! derivation-tree links, and the same thread chosen to run. The kernel-tests cases in
 //! `ipc.rs` and `faults.rs` exercise both the taken and the refused cases.
 
 mod ipc;
-mod raw_cap;
 
 use crate::arch::user_context::UserRegisters;
+use crate::fault::MemoryAccess;
 use crate::ipc::message;
-use crate::object::tcb::{tcb_slot, tcb_slot_address, thread, BufferAccess};
-use kernel_core::{SlotAddr, VmRights};
+use crate::object::cspace::{cap_words, lookup_slot_of};
+use crate::object::tcb::{ipc_buffer, tcb_slot, tcb_slot_address, thread};
+use kernel_core::{raw_cap, SlotAddr};
 use sel4::{tcb_flag, Syscall};
-
-/// Checks the fastpath's cap readers against kernel-core's encoding; halts on a mismatch.
-pub fn check_encoding() {
-    if !raw_cap::self_check() {
-        crate::kernel_panic!("fastpath cap readers disagree with kernel-core's cap encoding");
-    }
-}
 
 /// Tries the fastpath for a `svc` of `current` (its FaultIP already set). Returns the
 /// registers of the thread to resume, or `None` to take the general path.
@@ -49,55 +43,24 @@ pub fn system_call(current: u64) -> Option<*mut UserRegisters> {
     }
 }
 
-/// seL4's `lookupCap` over the thread's CSpace, for the fastpath: the slot `cptr` names
-/// (all 64 bits), or `None` if the walk meets anything a plain lookup would not (a
-/// fault, a cap `Cap::decode` rejects), leaving the slowpath to report it.
+/// Tries the fastpath for a VM fault of `current` (its FaultIP already set) at `address`
+/// with ESR `status`. Returns the registers of the thread to resume, or `None` to take
+/// the general path.
 #[inline(always)]
-fn lookup_slot(tcb: u64, cptr: u64) -> Option<SlotAddr> {
-    let mut node = raw_cap::cnode(raw_cap::read(tcb_slot_address(tcb, tcb_slot::CSPACE_ROOT)))?;
-    // The usual CSpace: one CNode whose guard and radix take all 64 bits (the root
-    // task's is 52 + 12). Its radix is at most 63, so both shifts are in range.
-    if node.radix + node.guard_size == u64::BITS {
-        if cptr >> node.radix != node.guard {
-            return None;
-        }
-        return SlotAddr::new(node.ptr)?.offset(cptr & ((1 << node.radix) - 1));
-    }
-    let mut bits_left = u64::BITS;
-    loop {
-        let level_bits = node.radix + node.guard_size;
-        if level_bits == 0 || level_bits > bits_left {
-            return None;
-        }
-        // guard_size <= level_bits <= bits_left <= 64, so the shifts are in range or
-        // handled by checked_shr.
-        let guard_seen = cptr.checked_shr(bits_left - node.guard_size).unwrap_or(0)
-            & low_bits_mask(node.guard_size);
-        if guard_seen != node.guard {
-            return None;
-        }
-        let index =
-            cptr.checked_shr(bits_left - level_bits).unwrap_or(0) & low_bits_mask(node.radix);
-        let slot = SlotAddr::new(node.ptr)?.offset(index)?;
-        bits_left -= level_bits;
-        if bits_left == 0 {
-            return Some(slot);
-        }
-        let words = raw_cap::read(slot);
-        match raw_cap::cnode(words) {
-            Some(next) => node = next,
-            // A cap that is a CNode but does not decode is Null to the slowpath, which
-            // stops there; anything else ends the walk at this slot, as lookupSlot does.
-            None if words[0] >> 59 == sel4::CapTag::CNode as u64 => return None,
-            None => return Some(slot),
-        }
-    }
+pub fn vm_fault(
+    current: u64,
+    address: u64,
+    status: u64,
+    access: MemoryAccess,
+) -> Option<*mut UserRegisters> {
+    ipc::vm_fault(current, address, status, access)
 }
 
-/// A mask of the low `bits` bits (all ones for 64).
+/// seL4's `lookupSlot` over the thread's CSpace, for the fastpath: the slot `cptr` names
+/// (all 64 bits), or `None` on a lookup fault, leaving the slowpath to report it.
 #[inline(always)]
-fn low_bits_mask(bits: u32) -> u64 {
-    u64::MAX.checked_shr(u64::BITS - bits).unwrap_or(0)
+fn lookup_slot(tcb: u64, cptr: u64) -> Option<SlotAddr> {
+    lookup_slot_of(tcb, cptr).ok()
 }
 
 /// The address space the thread runs in: its VSpace's TTBR0 value (table address |
@@ -110,23 +73,7 @@ pub fn vspace_root(tcb: u64) -> Option<u64> {
 /// The cap in slot `index` of a TCB.
 #[inline(always)]
 fn tcb_cap(tcb: u64, index: u64) -> [u64; 2] {
-    raw_cap::read(tcb_slot_address(tcb, index))
-}
-
-/// The thread's IPC buffer (physical address) as `object::tcb::ipc_buffer` finds it,
-/// reading the frame cap without decoding it.
-#[inline(always)]
-fn ipc_buffer(tcb: u64, access: BufferAccess) -> Option<u64> {
-    let frame = raw_cap::frame(tcb_cap(tcb, tcb_slot::IPC_BUFFER_FRAME))?;
-    let allowed = match access {
-        BufferAccess::Write => frame.rights == VmRights::ReadWrite,
-        BufferAccess::Read => matches!(frame.rights, VmRights::ReadWrite | VmRights::ReadOnly),
-    };
-    if frame.is_device || !allowed {
-        return None;
-    }
-    let offset = thread(tcb).ipc_buffer & ((1u64 << frame.size_bits) - 1);
-    Some(frame.paddr + (offset & !((1 << sel4::IPC_BUFFER_SIZE_BITS) - 1)))
+    cap_words(tcb_slot_address(tcb, index))
 }
 
 /// Copies message registers 4..`length` between IPC buffers (the first four travel in

@@ -1,60 +1,19 @@
 //! A thread's message as an invocation sees it: message registers (x2..x5, then the IPC
-//! buffer), the extra caps its IPC buffer names, and the kernel's reply.
+//! buffer), and the kernel's reply.
 
-use crate::arch::mmu::window_maps_ram;
-use crate::object::cspace::lookup_cap_and_slot_in;
 use crate::object::object_pointer;
-use crate::object::tcb::{tcb_at, tcb_slot, tcb_slot_pointer};
-use kernel_core::{Cap, CapRef, LookupFault, SlotAddr, VmRights};
-use sel4::{MessageInfo, MSG_MAX_EXTRA_CAPS, MSG_REGISTER_COUNT};
+use crate::object::tcb::{ipc_buffer, tcb_at, BufferAccess};
+use kernel_core::SlotAddr;
+use sel4::{MessageInfo, MSG_REGISTER_COUNT};
 
 /// Message registers start at x2.
 const FIRST_MESSAGE_REGISTER: usize = 2;
 /// Byte offset of `msg[0]` in the IPC buffer.
 const MESSAGE_OFFSET: u64 = 8;
-/// Byte offset of `caps_or_badges[0]` in the IPC buffer.
-const CAPS_OFFSET: u64 = 976;
-
-/// Whether the kernel reads a thread's IPC buffer (a sender's message) or writes it (a
-/// reply), as seL4's `lookupIPCBuffer(isReceiver)` distinguishes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BufferAccess {
-    Read,
-    Write,
-}
-
-/// The physical address of `thread`'s IPC buffer, if its buffer frame cap lets the
-/// kernel access it that way: a RAM frame, read-write (or read-only for reading), with
-/// the buffer address 1 KiB aligned.
-pub fn ipc_buffer(thread: u64, access: BufferAccess) -> Option<u64> {
-    // SAFETY: `thread` is a live TCB object; its slots are initialised.
-    let cap = unsafe { tcb_slot_pointer(thread, tcb_slot::IPC_BUFFER_FRAME).read() }.cap();
-    let Cap::Frame {
-        paddr,
-        size,
-        rights,
-        is_device: false,
-        ..
-    } = cap
-    else {
-        return None;
-    };
-    let allowed = match access {
-        BufferAccess::Read => rights.user_can_read(),
-        BufferAccess::Write => rights == VmRights::ReadWrite,
-    };
-    // SAFETY: as above; only a plain field is read.
-    let vaddr = unsafe { tcb_at(thread) }.ipc_buffer;
-    let offset = vaddr & ((1u64 << size.bits()) - 1);
-    let buffer_size = 1u64 << sel4::IPC_BUFFER_SIZE_BITS;
-    let address = paddr + offset;
-    (allowed && offset.is_multiple_of(buffer_size) && window_maps_ram(address, buffer_size))
-        .then_some(address)
-}
 
 /// Copies the message registers `thread` sent with `info` into `out`; returns how many
-/// there are. `buffer` is the thread's IPC buffer as [`ipc_buffer`] finds it for
-/// reading. As seL4 does, a thread without a readable IPC buffer sends at most the four
+/// there are. `buffer` is the thread's IPC buffer as `object::tcb::ipc_buffer` finds it
+/// for reading. As seL4 does, a thread without a readable IPC buffer sends at most the four
 /// register MRs.
 pub fn read_message_words(
     thread: u64,
@@ -78,33 +37,6 @@ pub fn read_message_words(
         };
     }
     length
-}
-
-/// Looks up the extra caps `info` announces, named by the cptrs in `thread`'s IPC
-/// buffer `buffer` (as [`ipc_buffer`] finds it for reading), in its CSpace (seL4's
-/// `lookupExtraCaps`). Without a readable IPC buffer there are none.
-///
-/// # Errors
-/// The lookup fault of the first cptr that does not resolve (the kernel raises a cap
-/// fault for it).
-pub fn lookup_extra_caps(
-    thread: u64,
-    info: MessageInfo,
-    buffer: Option<u64>,
-    out: &mut [CapRef; MSG_MAX_EXTRA_CAPS],
-) -> Result<usize, LookupFault> {
-    let Some(buffer) = buffer else {
-        return Ok(0);
-    };
-    let count = info.extra_caps().min(MSG_MAX_EXTRA_CAPS);
-    // SAFETY: `thread` is a live TCB object; its slots are initialised.
-    let root = unsafe { tcb_slot_pointer(thread, tcb_slot::CSPACE_ROOT).read() }.cap();
-    for (index, entry) in out.iter_mut().enumerate().take(count) {
-        let cptr = read_buffer_word(buffer, CAPS_OFFSET + 8 * index as u64);
-        let (cap, slot) = lookup_cap_and_slot_in(root, cptr)?;
-        *entry = CapRef { cap, slot };
-    }
-    Ok(count)
 }
 
 /// Writes a reply from the kernel into `thread`'s registers: x0 (badge) 0, x1 the
@@ -135,7 +67,7 @@ pub fn write_reply(thread: u64, label: u64, words: &[u64]) {
     tcb.registers.x[1] = MessageInfo::new(label, 0, 0, length as u64).word();
 }
 
-/// The slot address of `thread`'s TCB slot `index` (a [`tcb_slot`] constant).
+/// The slot address of `thread`'s TCB slot `index` (a `tcb_slot` constant).
 pub fn tcb_slot_address(thread: u64, index: u64) -> Option<SlotAddr> {
     SlotAddr::new(thread.checked_add(index << sel4::SLOT_BITS)?)
 }

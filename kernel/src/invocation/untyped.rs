@@ -2,7 +2,7 @@
 
 use crate::object::cspace::slot_memory;
 use crate::object::untyped::initialise_object;
-use kernel_core::decode::{commit_retype, decode_untyped_invocation};
+use kernel_core::decode::{commit_retype, decode_untyped_invocation, UntypedRetype};
 use kernel_core::{Cap, SlotAddr, SyscallError};
 
 /// Decodes and performs an invocation of the untyped cap `untyped` in `slot`.
@@ -16,8 +16,18 @@ pub fn invoke(
     words: &[u64],
     extra_caps: &[Cap],
 ) -> Result<(), SyscallError> {
-    let retype =
-        decode_untyped_invocation(&slot_memory(), slot, untyped, label, words, extra_caps)?;
+    // Matched in place: moving the decoded retype (caps and a plan) costs memcpy calls.
+    match decode_untyped_invocation(&slot_memory(), slot, untyped, label, words, extra_caps) {
+        Ok(ref retype) => {
+            perform(retype);
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Initialises the new objects' memory, then updates the derivation tree.
+fn perform(retype: &UntypedRetype) {
     let is_device = matches!(
         retype.untyped,
         Cap::Untyped {
@@ -33,6 +43,5 @@ pub fn invoke(
             is_device,
         );
     }
-    commit_retype(&mut slot_memory(), &retype);
-    Ok(())
+    commit_retype(&mut slot_memory(), retype);
 }

@@ -4,12 +4,13 @@
 
 use crate::arch::mmu;
 use crate::object::asid::{self, AsidTables};
-use crate::object::cspace::slot_memory;
+use crate::object::cspace::{set_cap_words, slot_memory};
 use crate::object::untyped::zero;
 use crate::object::vspace::{clear_entry, write_entry, Stale, TableMemory};
 use kernel_core::cdt::{insert_child, update_cap};
-use kernel_core::decode::{decode_vspace_invocation, VSpaceInvocation};
-use kernel_core::{CapRef, SyscallError};
+use kernel_core::decode::{decode_frame_invocation, decode_vspace_invocation, VSpaceInvocation};
+use kernel_core::raw_cap::{self, FrameCap};
+use kernel_core::{Cap, CapRef, SlotAddr, SyscallError};
 
 /// Decodes and performs an invocation of the frame, page table, VSpace, ASIDControl or
 /// ASIDPool cap `invoked`. Returns the number of reply words written to `reply` (1 for
@@ -24,7 +25,7 @@ pub fn invoke(
     extra_caps: &[CapRef],
     reply: &mut [u64],
 ) -> Result<usize, SyscallError> {
-    let invocation = decode_vspace_invocation(
+    match decode_vspace_invocation(
         &TableMemory,
         &slot_memory(),
         &AsidTables,
@@ -32,25 +33,55 @@ pub fn invoke(
         label,
         words,
         extra_caps,
-    )?;
-    Ok(perform(invocation, reply))
+    ) {
+        Ok(ref invocation) => Ok(perform(invocation, reply)),
+        Err(error) => Err(error),
+    }
 }
 
-fn perform(invocation: VSpaceInvocation, reply: &mut [u64]) -> usize {
-    match invocation {
+/// Decodes and performs an invocation of the frame cap `frame` in `slot`; `vspace_arg`
+/// is the words of the first extra cap, if any. Returns the number of reply words.
+///
+/// # Errors
+/// kernel-core's decoder errors, in seL4's order.
+pub fn invoke_frame(
+    frame: FrameCap,
+    slot: SlotAddr,
+    label: u64,
+    words: &[u64],
+    vspace_arg: Option<[u64; 2]>,
+    reply: &mut [u64],
+) -> Result<usize, SyscallError> {
+    // Matched in place: moving the invocation (a cap and more) out costs memcpy calls.
+    match decode_frame_invocation(
+        &TableMemory,
+        &AsidTables,
+        frame,
+        slot,
+        label,
+        words,
+        vspace_arg,
+    ) {
+        Ok(ref invocation) => Ok(perform(invocation, reply)),
+        Err(error) => Err(error),
+    }
+}
+
+fn perform(invocation: &VSpaceInvocation, reply: &mut [u64]) -> usize {
+    match *invocation {
         VSpaceInvocation::PageTableMap {
             cap_slot,
-            cap,
+            ref cap,
             entry,
             pte,
         } => {
-            update_cap(&mut slot_memory(), cap_slot, &cap);
+            update_cap(&mut slot_memory(), cap_slot, cap);
             // The entry was invalid, so no TLB entry can be stale.
             write_entry(entry, pte);
         }
         VSpaceInvocation::PageTableUnmap {
             cap_slot,
-            cap,
+            ref cap,
             table,
             link,
             clear_table,
@@ -61,18 +92,18 @@ fn perform(invocation: VSpaceInvocation, reply: &mut [u64]) -> usize {
             if clear_table {
                 zero(table, 1 << sel4::PAGE_TABLE_BITS);
             }
-            update_cap(&mut slot_memory(), cap_slot, &cap);
+            update_cap(&mut slot_memory(), cap_slot, cap);
         }
         VSpaceInvocation::PageMap {
             cap_slot,
-            cap,
+            ref cap,
             entry,
             pte,
             asid,
             vaddr,
             replaces_valid,
         } => {
-            update_cap(&mut slot_memory(), cap_slot, &cap);
+            store_frame_cap(cap_slot, cap);
             write_entry(entry, pte);
             if replaces_valid {
                 mmu::invalidate_tlb_page(asid, vaddr);
@@ -80,13 +111,13 @@ fn perform(invocation: VSpaceInvocation, reply: &mut [u64]) -> usize {
         }
         VSpaceInvocation::PageUnmap {
             cap_slot,
-            cap,
+            ref cap,
             mapping,
         } => {
             if let Some(mapping) = mapping {
                 clear_entry(mapping, Stale::Page);
             }
-            update_cap(&mut slot_memory(), cap_slot, &cap);
+            store_frame_cap(cap_slot, cap);
         }
         VSpaceInvocation::CacheMaintenance {
             operation,
@@ -109,27 +140,51 @@ fn perform(invocation: VSpaceInvocation, reply: &mut [u64]) -> usize {
         VSpaceInvocation::NoOp => {}
         VSpaceInvocation::MakePool {
             untyped_slot,
-            untyped,
+            ref untyped,
             pool,
             asid_base,
             destination,
-            cap,
+            ref cap,
         } => {
-            update_cap(&mut slot_memory(), untyped_slot, &untyped);
+            update_cap(&mut slot_memory(), untyped_slot, untyped);
             zero(pool, 1 << sel4::ASID_POOL_BITS);
-            insert_child(&mut slot_memory(), untyped_slot, destination, &cap);
+            insert_child(&mut slot_memory(), untyped_slot, destination, cap);
             asid::install_pool(asid_base, pool);
         }
         VSpaceInvocation::AssignAsid {
             vspace_slot,
-            cap,
+            ref cap,
             pool,
             asid,
             vspace,
         } => {
             asid::assign(pool, asid, vspace);
-            update_cap(&mut slot_memory(), vspace_slot, &cap);
+            update_cap(&mut slot_memory(), vspace_slot, cap);
         }
     }
     0
+}
+
+/// Stores the updated frame cap of a PageMap or PageUnmap in `slot`, keeping its links:
+/// its two words only, built without the general encoder.
+fn store_frame_cap(slot: SlotAddr, cap: &Cap) {
+    match *cap {
+        Cap::Frame {
+            paddr,
+            size,
+            rights,
+            is_device,
+            mapping,
+        } => set_cap_words(
+            slot,
+            raw_cap::frame_words(FrameCap {
+                paddr,
+                size,
+                rights,
+                is_device,
+                mapping,
+            }),
+        ),
+        _ => update_cap(&mut slot_memory(), slot, cap),
+    }
 }

@@ -175,7 +175,11 @@ pub fn transfer(sender: u64, endpoint: u64, badge: u64, can_grant: bool, receive
     let send_buffer = message::buffer(sender, BufferAccess::Read);
     let info = message::message_info(sender);
     let caps = if can_grant {
-        message::lookup_extra_caps(sender, send_buffer, info).unwrap_or_default()
+        let mut caps = ExtraCaps::default();
+        if message::lookup_extra_caps(sender, send_buffer, info, &mut caps).is_err() {
+            caps = ExtraCaps::default();
+        }
+        caps
     } else {
         ExtraCaps::default()
     };

@@ -2,10 +2,10 @@
 //! buffer; extra caps named by the sender's buffer and received into the slot the
 //! receiver's buffer names (seL4's `copyMRs`, `lookupExtraCaps`, `transferCaps`).
 
-use crate::object::cspace::slot_memory;
+use crate::object::cspace::{lookup_slot_of, slot_memory};
 use crate::object::object_pointer;
 use crate::object::tcb::{cspace_root, thread, BufferAccess};
-use kernel_core::cspace::{lookup_cap_and_slot, lookup_slot, lookup_slot_for_cnode_op};
+use kernel_core::cspace::{lookup_cap_and_slot, lookup_slot_for_cnode_op};
 use kernel_core::derive::derive_cap;
 use kernel_core::{Cap, LookupFault, LookupRole, SlotAddr, SlotMemory, SyscallError};
 use sel4::{MessageInfo, MSG_MAX_EXTRA_CAPS, MSG_MAX_LENGTH, MSG_REGISTER_COUNT};
@@ -133,30 +133,39 @@ pub struct ExtraCapFault {
     pub fault: LookupFault,
 }
 
-/// Looks up the sender's extra caps in its CSpace (seL4's `lookupExtraCaps`); none
-/// without a buffer.
+/// Looks up the sender's extra caps in its CSpace (seL4's `lookupExtraCaps`) into
+/// `caps` (which the caller passes empty); none without a buffer.
 ///
 /// # Errors
 /// A CPtr that does not resolve to a slot.
+#[inline(always)]
 pub fn lookup_extra_caps(
     tcb: u64,
     buffer: Option<u64>,
     info: MessageInfo,
-) -> Result<ExtraCaps, ExtraCapFault> {
-    let mut caps = ExtraCaps::default();
-    let Some(buffer) = buffer else {
-        return Ok(caps);
-    };
-    let root = cspace_root(tcb);
-    let memory = slot_memory();
+    caps: &mut ExtraCaps,
+) -> Result<(), ExtraCapFault> {
+    match buffer {
+        Some(buffer) if info.extra_caps() != 0 => lookup_each_extra_cap(tcb, buffer, info, caps),
+        _ => Ok(()),
+    }
+}
+
+/// [`lookup_extra_caps`] when there are some.
+fn lookup_each_extra_cap(
+    tcb: u64,
+    buffer: u64,
+    info: MessageInfo,
+    caps: &mut ExtraCaps,
+) -> Result<(), ExtraCapFault> {
     for (index, entry) in caps.slots.iter_mut().enumerate().take(info.extra_caps()) {
         let cptr = buffer_word(buffer, BUFFER_CAPS_OR_BADGES + 8 * index as u64);
-        match lookup_slot(&memory, &root, cptr) {
+        match lookup_slot_of(tcb, cptr) {
             Ok(slot) => *entry = Some(slot),
             Err(fault) => return Err(ExtraCapFault { cptr, fault }),
         }
     }
-    Ok(caps)
+    Ok(())
 }
 
 /// The empty slot the receiver's buffer names for a received cap (seL4's

@@ -2,7 +2,8 @@
 //! window, and CSpace lookups built on kernel-core's `resolveAddressBits`.
 
 use super::object_pointer;
-use kernel_core::cspace::lookup_cap_and_slot;
+use super::tcb::cspace_root_cnode;
+use kernel_core::cspace::{lookup_cap_and_slot, lookup_slot_from};
 use kernel_core::{Cap, LookupFault, Slot, SlotAddr, SlotMemory};
 
 /// Pointer to slot `index` of the CNode at physical address `cnode`.
@@ -36,6 +37,21 @@ pub fn slot_memory() -> KernelSlots {
     KernelSlots
 }
 
+/// The two words of the cap in `slot`, for `kernel_core::raw_cap`'s readers.
+#[inline(always)]
+pub fn cap_words(slot: SlotAddr) -> [u64; 2] {
+    slot_memory().read(slot).cap
+}
+
+/// Replaces the cap in `slot` with the cap whose words are `words`, keeping the slot's
+/// derivation-tree links (`cdt::update_cap` without a decoded cap).
+#[inline(always)]
+pub fn set_cap_words(slot: SlotAddr, words: [u64; 2]) {
+    // SAFETY: by `KernelSlots`' invariant `slot` is an initialised slot in kernel memory;
+    // only its cap field is written and no reference to it is kept.
+    unsafe { core::ptr::addr_of_mut!((*object_pointer::<Slot>(slot.addr())).cap).write(words) }
+}
+
 /// The cap in `slot`.
 pub fn read_cap(slot: SlotAddr) -> Cap {
     slot_memory().read(slot).cap()
@@ -50,11 +66,12 @@ pub fn lookup_cap(root: Cap, cptr: u64) -> (Cap, Option<u64>) {
     }
 }
 
-/// seL4's `lookupCapAndSlot` for a thread's CSpace `root`: the cap `cptr` names and its
-/// slot.
+/// seL4's `lookupSlot` in the CSpace of thread `tcb`: the slot `cptr` names (all 64
+/// bits).
 ///
 /// # Errors
 /// The lookup fault, for the caller to turn into a cap fault.
-pub fn lookup_cap_and_slot_in(root: Cap, cptr: u64) -> Result<(Cap, SlotAddr), LookupFault> {
-    lookup_cap_and_slot(&slot_memory(), &root, cptr)
+#[inline(always)]
+pub fn lookup_slot_of(tcb: u64, cptr: u64) -> Result<SlotAddr, LookupFault> {
+    lookup_slot_from(&slot_memory(), cspace_root_cnode(tcb), cptr)
 }

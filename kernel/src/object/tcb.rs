@@ -6,9 +6,11 @@
 //! A zero-filled TCB object is a valid fresh thread: Inactive, priority and MCP 0, no
 //! fault handler, no IPC buffer, no queue links, no pending fault, no bound notification.
 
+use super::cspace::cap_words;
 use super::object_pointer;
 use crate::arch::fpu::FpState;
 use crate::arch::user_context::UserRegisters;
+use kernel_core::raw_cap::{self, CNodeCap};
 use kernel_core::{Cap, MdbNode, Slot, SlotAddr, VmRights};
 
 /// Byte offset of [`Tcb`] inside the 2^11-byte TCB object; the slots come first.
@@ -203,6 +205,15 @@ pub fn cspace_root(tcb_object: u64) -> Cap {
     tcb_slot_cap(tcb_object, tcb_slot::CSPACE_ROOT)
 }
 
+/// The thread's CSpace root, if it is a CNode cap, as lookups take it.
+#[inline(always)]
+pub fn cspace_root_cnode(tcb_object: u64) -> Option<CNodeCap> {
+    raw_cap::cnode(cap_words(tcb_slot_address(
+        tcb_object,
+        tcb_slot::CSPACE_ROOT,
+    )))
+}
+
 /// Whether the IPC buffer is read by the kernel (a sender's) or written (a receiver's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BufferAccess {
@@ -212,30 +223,26 @@ pub enum BufferAccess {
 
 /// The physical address of the thread's IPC buffer (seL4's `lookupIPCBuffer`): the
 /// cap in its buffer slot must be a non-device frame, writable when the kernel writes a
-/// message there; `None` otherwise.
+/// message there; `None` otherwise. Every IPC buffer access (fastpath, IPC, invocations)
+/// finds the buffer here, reading the frame cap without decoding it whole.
+#[inline(always)]
 pub fn ipc_buffer(tcb_object: u64, access: BufferAccess) -> Option<u64> {
-    let Cap::Frame {
-        paddr,
-        size,
-        rights,
-        is_device: false,
-        ..
-    } = tcb_slot_cap(tcb_object, tcb_slot::IPC_BUFFER_FRAME)
-    else {
-        return None;
-    };
+    let frame = raw_cap::frame(cap_words(tcb_slot_address(
+        tcb_object,
+        tcb_slot::IPC_BUFFER_FRAME,
+    )))?;
     let allowed = match access {
-        BufferAccess::Write => rights == VmRights::ReadWrite,
-        BufferAccess::Read => matches!(rights, VmRights::ReadWrite | VmRights::ReadOnly),
+        BufferAccess::Write => frame.rights == VmRights::ReadWrite,
+        BufferAccess::Read => matches!(frame.rights, VmRights::ReadWrite | VmRights::ReadOnly),
     };
-    if !allowed {
+    if frame.is_device || !allowed {
         return None;
     }
-    let offset = thread(tcb_object).ipc_buffer & ((1u64 << size.bits()) - 1);
+    let offset = thread(tcb_object).ipc_buffer & ((1u64 << frame.size.bits()) - 1);
     // The buffer is 1 KiB aligned (TCBConfigure and SetIPCBuffer check), so it cannot
     // run past the end of its frame.
     let offset = offset & !((1 << sel4::IPC_BUFFER_SIZE_BITS) - 1);
-    Some(paddr + offset)
+    Some(frame.paddr + offset)
 }
 
 /// Puts the master reply cap in the thread's reply slot if it is empty (seL4's

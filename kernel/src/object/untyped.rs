@@ -9,7 +9,6 @@
 //! cleared once per object lifetime. Device memory is never cleared, as in seL4.
 
 use crate::arch::mmu;
-use kernel_core::decode::CacheOperation;
 use sel4::ObjectType;
 
 /// Prepares the memory of a new object of `object_type`, `2^size_bits` bytes at
@@ -24,7 +23,8 @@ pub fn initialise_object(object_type: ObjectType, paddr: u64, size_bits: u32, is
     zero(paddr, size);
     if object_type.is_frame() {
         // The user may map the frame uncached: push the zeroes out to memory.
-        mmu::cache_maintenance(CacheOperation::CleanData, paddr, size);
+        // SAFETY: `zero` has checked that the range is RAM in the window.
+        unsafe { mmu::clean_ram(paddr, size) };
     }
 }
 

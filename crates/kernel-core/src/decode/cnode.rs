@@ -90,7 +90,7 @@ pub fn decode_cnode_invocation(
     let arg = |index: usize| {
         mrs.get(index)
             .copied()
-            .ok_or(SyscallError::truncated_message())
+            .ok_or_else(SyscallError::truncated_message)
     };
     let (dest_index, dest_depth) = (arg(0)?, arg(1)?);
     let destination = lookup_slot_for_cnode_op(
@@ -159,7 +159,7 @@ fn decode_copy_family(
     let arg = |index: usize| {
         mrs.get(index)
             .copied()
-            .ok_or(SyscallError::truncated_message())
+            .ok_or_else(SyscallError::truncated_message)
     };
     let non_null = |cap: Cap| {
         if cap.is_null() {

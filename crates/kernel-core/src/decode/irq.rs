@@ -127,7 +127,7 @@ pub fn decode_irq_handler_invocation(
         Some(InvocationLabel::IRQSetIRQHandler) => {
             let notification = *extra_caps
                 .first()
-                .ok_or(SyscallError::truncated_message())?;
+                .ok_or_else(SyscallError::truncated_message)?;
             if !matches!(notification.cap, Cap::Notification { can_send: true, .. }) {
                 return Err(SyscallError::invalid_capability(0));
             }

@@ -19,8 +19,8 @@ pub use tcb::{
 };
 pub use untyped::{commit_retype, decode_untyped_invocation, UntypedRetype};
 pub use vspace::{
-    decode_vspace_invocation, find_vspace_for_asid, AsidTable, CacheOperation, MappedEntry,
-    VSpaceInvocation, ASID_POOL_COUNT, ASID_POOL_ENTRIES,
+    decode_frame_invocation, decode_vspace_invocation, find_vspace_for_asid, AsidTable,
+    CacheOperation, MappedEntry, VSpaceInvocation, ASID_POOL_COUNT, ASID_POOL_ENTRIES,
 };
 
 use crate::cap::Cap;

@@ -188,7 +188,7 @@ pub fn decode_tcb_invocation(
     let Cap::Thread { ptr: tcb } = invoked.cap else {
         return Err(SyscallError::illegal_operation());
     };
-    let label = InvocationLabel::from_label(label).ok_or(SyscallError::illegal_operation())?;
+    let label = InvocationLabel::from_label(label).ok_or_else(SyscallError::illegal_operation)?;
     let thread_control = ThreadControl {
         tcb,
         tcb_slot: invoked.slot,
@@ -290,11 +290,11 @@ pub fn decode_tcb_invocation(
         InvocationLabel::TCBUnbindNotification => {
             let notification = tcbs
                 .bound_notification(tcb)
-                .ok_or(SyscallError::illegal_operation())?;
+                .ok_or_else(SyscallError::illegal_operation)?;
             Ok(TcbInvocation::UnbindNotification { tcb, notification })
         }
         InvocationLabel::TCBSetTLSBase => {
-            let &tls_base = mrs.first().ok_or(SyscallError::truncated_message())?;
+            let &tls_base = mrs.first().ok_or_else(SyscallError::truncated_message)?;
             Ok(TcbInvocation::SetTlsBase { tcb, tls_base })
         }
         InvocationLabel::TCBSetFlags => {

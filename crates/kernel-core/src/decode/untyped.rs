@@ -7,6 +7,7 @@ use crate::cap::Cap;
 use crate::cdt::{ensure_empty_slot, has_children, insert_new_object, update_cap, SlotMemory};
 use crate::cspace::lookup_slot_for_cnode_op;
 use crate::error::{LookupFault, LookupRole, SyscallError};
+use crate::raw_cap;
 use crate::retype::{
     check_destination_window, check_object_spec, new_object_cap, plan_retype, ObjectSpec,
     RetypePlan, UntypedChildren,
@@ -77,8 +78,12 @@ pub fn decode_untyped_invocation(
         return Err(SyscallError::truncated_message());
     };
     let spec = check_object_spec(type_word, size_bits)?;
+    // The destination CNode's fields, read without decoding (or copying) whole caps.
     let node = if node_depth == 0 {
-        *root
+        match *root {
+            Cap::CNode { ptr, radix, .. } => Some((ptr, radix)),
+            _ => None,
+        }
     } else {
         let slot = lookup_slot_for_cnode_op(
             memory,
@@ -87,9 +92,10 @@ pub fn decode_untyped_invocation(
             node_depth,
             LookupRole::Destination,
         )?;
-        memory.read(slot).cap()
+        // radix is a 6-bit field.
+        raw_cap::cnode(memory.read(slot).cap).map(|node| (node.ptr, node.radix as u8))
     };
-    let Cap::CNode { ptr, radix, .. } = node else {
+    let Some((ptr, radix)) = node else {
         return Err(SyscallError::failed_lookup(
             LookupRole::Destination,
             LookupFault::MissingCapability {
@@ -100,11 +106,11 @@ pub fn decode_untyped_invocation(
     check_destination_window(radix, node_offset, count)?;
     let destination = SlotAddr::new(ptr)
         .and_then(|base| base.offset(node_offset))
-        .ok_or(SyscallError::range_error(0, node_offset))?;
+        .ok_or_else(|| SyscallError::range_error(0, node_offset))?;
     for index in 0..count {
         let slot = destination
             .offset(index)
-            .ok_or(SyscallError::range_error(1, index))?;
+            .ok_or_else(|| SyscallError::range_error(1, index))?;
         ensure_empty_slot(memory, slot)?;
     }
     let children = if has_children(memory, untyped_slot) {

@@ -15,6 +15,7 @@ use crate::error::{LookupFault, LookupRole, SyscallError};
 use crate::page_table::{
     find_page_slot, find_page_table_slot, lookup_pt_slot, make_user_page_pte, PhysMemory, Pte,
 };
+use crate::raw_cap::{self, FrameCap, VSpaceCap};
 use crate::slot::SlotAddr;
 
 use super::CapRef;
@@ -185,12 +186,32 @@ pub fn decode_vspace_invocation(
     mrs: &[u64],
     extra_caps: &[CapRef],
 ) -> Result<VSpaceInvocation, SyscallError> {
-    let label = InvocationLabel::from_label(label).ok_or(SyscallError::illegal_operation())?;
+    let label = InvocationLabel::from_label(label).ok_or_else(SyscallError::illegal_operation)?;
     match invoked.cap {
         Cap::PageTable { .. } => {
             decode_page_table(phys, slots, asids, invoked, label, mrs, extra_caps)
         }
-        Cap::Frame { .. } => decode_frame(phys, asids, invoked, label, mrs, extra_caps),
+        Cap::Frame {
+            paddr,
+            size,
+            rights,
+            is_device,
+            mapping,
+        } => decode_frame_invocation(
+            phys,
+            asids,
+            FrameCap {
+                paddr,
+                size,
+                rights,
+                is_device,
+                mapping,
+            },
+            invoked.slot,
+            label as u64,
+            mrs,
+            extra_caps.first().map(|extra| extra.cap.encode()),
+        ),
         Cap::VSpace { .. } => decode_vspace_root(phys, asids, &invoked.cap, label, mrs),
         Cap::AsidControl => decode_asid_control(slots, asids, label, mrs, extra_caps),
         Cap::AsidPool { .. } => decode_asid_pool(asids, &invoked.cap, label, extra_caps),
@@ -198,29 +219,36 @@ pub fn decode_vspace_invocation(
     }
 }
 
-/// The VSpace root and ASID of a VSpace cap given as an argument, checked against the
-/// ASID table as every mapping operation does. `cap_index` is the cap's number in
-/// InvalidCapability errors.
+/// The VSpace root and ASID of a VSpace cap given as an argument (`None`: the cap is not
+/// a VSpace cap), checked against the ASID table as every mapping operation does.
+/// `cap_index` is the cap's number in InvalidCapability errors.
 fn checked_vspace(
     asids: &impl AsidTable,
-    vspace_cap: &Cap,
+    vspace_cap: Option<VSpaceCap>,
     cap_index: u64,
 ) -> Result<(u64, u16), SyscallError> {
-    let Cap::VSpace {
+    let Some(VSpaceCap {
         ptr,
         asid: Some(asid),
-    } = *vspace_cap
+    }) = vspace_cap
     else {
         return Err(SyscallError::invalid_capability(cap_index));
     };
-    let found = find_vspace_for_asid(asids, asid).ok_or(SyscallError::failed_lookup(
-        LookupRole::Destination,
-        LookupFault::InvalidRoot,
-    ))?;
+    let found = find_vspace_for_asid(asids, asid).ok_or_else(|| {
+        SyscallError::failed_lookup(LookupRole::Destination, LookupFault::InvalidRoot)
+    })?;
     if found != ptr {
         return Err(SyscallError::invalid_capability(cap_index));
     }
     Ok((ptr, asid))
+}
+
+/// The fields of a VSpace cap, in [`raw_cap`]'s form.
+fn vspace_fields(cap: &Cap) -> Option<VSpaceCap> {
+    match *cap {
+        Cap::VSpace { ptr, asid } => Some(VSpaceCap { ptr, asid }),
+        _ => None,
+    }
 }
 
 fn decode_page_table(
@@ -272,7 +300,7 @@ fn decode_page_table(
             if vaddr > sel4::USER_TOP {
                 return Err(SyscallError::invalid_argument(0));
             }
-            let (vspace, asid) = checked_vspace(asids, &vspace_arg.cap, 1)?;
+            let (vspace, asid) = checked_vspace(asids, vspace_fields(&vspace_arg.cap), 1)?;
             let slot = lookup_pt_slot(phys, vspace, vaddr);
             if slot.bits_left() == sel4::PAGE_BITS || slot.read(phys).is_valid() {
                 return Err(SyscallError::delete_first());
@@ -295,24 +323,29 @@ fn decode_page_table(
     }
 }
 
-fn decode_frame(
+/// Decodes an invocation of the frame cap `frame` (in `cap_slot`), read with
+/// [`raw_cap::frame`], without a decoded [`Cap`]: the kernel's frame invocations come
+/// here directly. `vspace_arg` holds the words of the first extra cap, if there is one.
+///
+/// # Errors
+/// As [`decode_vspace_invocation`] for a frame cap.
+pub fn decode_frame_invocation(
     phys: &impl PhysMemory,
     asids: &impl AsidTable,
-    invoked: &CapRef,
-    label: InvocationLabel,
+    frame: FrameCap,
+    cap_slot: SlotAddr,
+    label: u64,
     mrs: &[u64],
-    extra_caps: &[CapRef],
+    vspace_arg: Option<[u64; 2]>,
 ) -> Result<VSpaceInvocation, SyscallError> {
-    let Cap::Frame {
+    let label = InvocationLabel::from_label(label).ok_or_else(SyscallError::illegal_operation)?;
+    let FrameCap {
         paddr,
         size,
         rights,
         is_device,
         mapping,
-    } = invoked.cap
-    else {
-        return Err(SyscallError::illegal_operation());
-    };
+    } = frame;
     let unmapped = Cap::Frame {
         paddr,
         size,
@@ -323,12 +356,12 @@ fn decode_frame(
     match label {
         InvocationLabel::ARMPageMap => {
             let (Some(&[vaddr, rights_word, attributes]), Some(vspace_arg)) =
-                (mrs.get(..3), extra_caps.first())
+                (mrs.get(..3), vspace_arg)
             else {
                 return Err(SyscallError::truncated_message());
             };
             let vm_rights = rights.masked(CapRights(rights_word));
-            let (vspace, asid) = checked_vspace(asids, &vspace_arg.cap, 1)?;
+            let (vspace, asid) = checked_vspace(asids, raw_cap::vspace(vspace_arg), 1)?;
             if !is_aligned(vaddr, size.bits()) {
                 return Err(SyscallError::alignment_error());
             }
@@ -357,7 +390,7 @@ fn decode_frame(
                 ));
             }
             Ok(VSpaceInvocation::PageMap {
-                cap_slot: invoked.slot,
+                cap_slot,
                 cap: Cap::Frame {
                     paddr,
                     size,
@@ -383,7 +416,7 @@ fn decode_frame(
                 })
             });
             Ok(VSpaceInvocation::PageUnmap {
-                cap_slot: invoked.slot,
+                cap_slot,
                 cap: unmapped,
                 mapping: mapped,
             })
@@ -414,10 +447,9 @@ fn decode_page_flush(
     let Some(Mapping { asid, vaddr }) = mapping else {
         return Err(SyscallError::illegal_operation());
     };
-    let vspace = find_vspace_for_asid(asids, asid).ok_or(SyscallError::failed_lookup(
-        LookupRole::Destination,
-        LookupFault::InvalidRoot,
-    ))?;
+    let vspace = find_vspace_for_asid(asids, asid).ok_or_else(|| {
+        SyscallError::failed_lookup(LookupRole::Destination, LookupFault::InvalidRoot)
+    })?;
     if end_offset <= start_offset {
         return Err(SyscallError::invalid_argument(1));
     }
@@ -478,7 +510,7 @@ fn decode_vspace_root(
     if end > sel4::USER_TOP {
         return Err(SyscallError::illegal_operation());
     }
-    let (vspace, asid) = checked_vspace(asids, cap, 0)?;
+    let (vspace, asid) = checked_vspace(asids, vspace_fields(cap), 0)?;
     let slot = lookup_pt_slot(phys, vspace, start);
     let Some(leaf) = slot.read(phys).leaf(slot.level) else {
         // Nothing mapped at start: nothing cached to maintain, and seL4 reports success.
@@ -536,7 +568,7 @@ fn decode_asid_control(
     };
     let pool_index = (0..ASID_POOL_COUNT)
         .find(|&pool_index| asids.pool(pool_index).is_none())
-        .ok_or(SyscallError::delete_first())?;
+        .ok_or_else(SyscallError::delete_first)?;
     let Cap::Untyped {
         paddr,
         size_bits,
@@ -596,13 +628,11 @@ fn decode_asid_pool(
         return Err(SyscallError::invalid_capability(1));
     };
     let base = u64::from(asid_base);
-    let pool =
-        asids
-            .pool(base >> sel4::ASID_POOL_INDEX_BITS)
-            .ok_or(SyscallError::failed_lookup(
-                LookupRole::Destination,
-                LookupFault::InvalidRoot,
-            ))?;
+    let pool = asids
+        .pool(base >> sel4::ASID_POOL_INDEX_BITS)
+        .ok_or_else(|| {
+            SyscallError::failed_lookup(LookupRole::Destination, LookupFault::InvalidRoot)
+        })?;
     if pool != ptr {
         return Err(SyscallError::invalid_capability(0));
     }
@@ -610,7 +640,7 @@ fn decode_asid_pool(
         .filter(|&index| base + index != 0)
         .find(|&index| asids.pool_entry(pool, index).is_none())
         .and_then(|index| u16::try_from(base + index).ok())
-        .ok_or(SyscallError::delete_first())?;
+        .ok_or_else(SyscallError::delete_first)?;
     Ok(VSpaceInvocation::AssignAsid {
         vspace_slot: vspace_arg.slot,
         cap: Cap::VSpace {
