@@ -120,6 +120,7 @@ fn main(bootinfo: &'static BootInfo) -> ! {
         trap,
         init_pid: 0,
         warned: BTreeSet::new(),
+        pipes: linux::pipe::Pipes::default(),
     };
     if let Err(status) = start_init(&mut server, &config.arguments, &config.environment) {
         debug_println!("sel4-linux: init exited with status {status}");
@@ -273,6 +274,7 @@ fn start_init(
             actions: SignalActions::new(),
             threads: Vec::new(),
             executable: path,
+            command_line: linux::procfs::command_line(arguments),
             stack_limit: loader::STACK_SIZE,
         },
     );

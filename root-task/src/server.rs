@@ -59,6 +59,8 @@ pub struct Server {
     pub init_pid: Pid,
     /// Syscall numbers already reported as unimplemented.
     pub warned: BTreeSet<u64>,
+    /// Pipe buffers, and the bookkeeping that wakes threads waiting on them.
+    pub pipes: crate::linux::pipe::Pipes,
 }
 
 /// The file system as file-backed pages read it.
@@ -528,6 +530,8 @@ impl Server {
         if let Some(description) = self.open_files.release(file) {
             match description {
                 Description::File(open) => linux_personality::fs::ops::close(&mut self.fs, &open),
+                Description::Pipe(end) => crate::linux::pipe::close_end(self, end),
+                Description::Proc(_) => {}
             }
         }
     }

@@ -30,7 +30,28 @@ pub struct UntypedPool {
     devices: Vec<DeviceRegion>,
 }
 
+/// RAM in the untyped pool, bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RamBytes {
+    pub total: u64,
+    /// Not yet retyped into any object.
+    pub free: u64,
+}
+
 impl UntypedPool {
+    /// How much RAM the pool has, and how much of it is not retyped yet (`/proc/meminfo`).
+    pub fn ram_bytes(&self) -> RamBytes {
+        self.regions
+            .iter()
+            .fold(RamBytes { total: 0, free: 0 }, |sum, region| {
+                let size = 1u64.checked_shl(u32::from(region.size_bits)).unwrap_or(0);
+                RamBytes {
+                    total: sum.total.saturating_add(size),
+                    free: sum.free.saturating_add(size.saturating_sub(region.used)),
+                }
+            })
+    }
+
     /// The untypeds BootInfo lists, smallest RAM regions first (so small objects use up
     /// the small regions and the large ones stay whole for long).
     pub fn from_bootinfo(bootinfo: &BootInfo) -> UntypedPool {

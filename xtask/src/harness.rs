@@ -79,6 +79,18 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             options: &["svc-rewrite"],
         }),
     },
+    // tests/programs/files.c: every file-system call, /dev nodes, bad pointers.
+    SystemTest {
+        name: "linux-files",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(300),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/files"],
+            environment: &[],
+            options: &[],
+        }),
+    },
 ];
 
 /// Console lines containing any of these mean a component died: the test fails.

@@ -217,6 +217,7 @@ fn fork(
         actions: parent.actions.clone(),
         threads: Vec::new(),
         executable: parent.executable.clone(),
+        command_line: parent.command_line.clone(),
         stack_limit: parent.stack_limit,
     };
     server.processes.insert(child_pid, child);
@@ -282,6 +283,7 @@ pub fn sys_execve(
     process.heap = image.heap;
     process.vdso_base = image.vdso_base;
     process.executable = path;
+    process.command_line = crate::linux::procfs::command_line(&arguments);
     process.actions.reset_for_exec();
     let closed = process.files.close_on_exec_sweep();
     old.destroy(&mut server.objects);
@@ -415,7 +417,10 @@ fn try_wait(server: &mut Server, pid: Pid, wait: &Wait) -> Result<Option<usize>,
         options,
         status_address,
         rusage_address,
-    } = *wait;
+    } = *wait
+    else {
+        return Ok(None);
+    };
     let children = server.table.waitable_children(pid);
     let report = match select_child(&children, target, options)? {
         WaitSelection::Ready(report) => report,
