@@ -380,6 +380,36 @@ impl Server {
         Ok(())
     }
 
+    /// Points thread `tid` at its process's current VSpace (after execve replaced it).
+    ///
+    /// # Errors
+    /// [`AllocError`] from the kernel's TCB_SetSpace.
+    pub fn switch_vspace(&mut self, tid: Tid) -> Result<(), AllocError> {
+        let Some((tcb, cnode, pid)) = self
+            .threads
+            .get(&tid)
+            .map(|thread| (thread.tcb, thread.cnode, thread.pid))
+        else {
+            return Err(AllocError::OutOfMemory);
+        };
+        let Some(vspace) = self
+            .processes
+            .get(&pid)
+            .map(|process| process.space.vspace())
+        else {
+            return Err(AllocError::OutOfMemory);
+        };
+        let tcb_cap: Cap<Tcb> = Cap::from_bits(tcb);
+        let guard = 64 - crate::objects::PROCESS_CNODE_RADIX;
+        tcb_cap.tcb_set_space(
+            FAULT_ENDPOINT_SLOT,
+            Cap::<CNode>::from_bits(cnode),
+            guard,
+            Cap::from_bits(vspace),
+        )?;
+        Ok(())
+    }
+
     /// Removes a thread: its TCB stops and is recycled, a saved reply cap is dropped.
     pub fn remove_thread(&mut self, tid: Tid) {
         let Some(thread) = self.threads.remove(&tid) else {

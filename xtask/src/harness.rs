@@ -91,6 +91,18 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             options: &[],
         }),
     },
+    // tests/programs/vdso.c: the vDSO image, its mapping, /proc/self/maps, the clocks.
+    SystemTest {
+        name: "linux-vdso",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(300),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/vdso"],
+            environment: &[],
+            options: &[],
+        }),
+    },
 ];
 
 /// Console lines containing any of these mean a component died: the test fails.

@@ -292,6 +292,11 @@ pub fn sys_execve(
     }
     let _ = server.table.mark_executed(context.pid);
     let tcb = server.threads.get(&context.tid).ok_or(Errno::ESRCH)?.tcb;
+    if server.switch_vspace(context.tid).is_err() {
+        server.kill_process_of(context.tid, linux_personality::signal::Signal::SIGKILL);
+        context.after = After::NoReply;
+        return Ok(0);
+    }
     let fresh = sel4::UserContext {
         pc: image.entry,
         sp: image.stack_pointer,
