@@ -155,6 +155,11 @@ impl Console {
         }
     }
 
+    /// Whether a read would find data now (poll readiness).
+    pub fn is_readable(&self) -> bool {
+        self.discipline.is_readable()
+    }
+
     /// Forgets a thread that is going away.
     pub fn forget_reader(&mut self, tid: Tid) {
         self.readers.retain(|reader| *reader != tid);
@@ -186,6 +191,8 @@ pub fn serve_interrupt(server: &mut Server) {
         }
     }
     wake_readers(server);
+    // ppoll/pselect6 waiting on the console re-check their readiness.
+    crate::linux::pipe::wake_io_waiters(server);
 }
 
 /// Answers parked readers, oldest first, while the discipline has data for them; a

@@ -150,6 +150,7 @@ fn main(bootinfo: &'static BootInfo) -> ! {
         futexes: linux_personality::process::FutexQueues::new(),
         timers,
         console,
+        pipes: linux::pipe::Pipes::default(),
     };
     if let Err(status) = start_init(&mut server, &config.arguments, &config.environment) {
         debug_println!("sel4-linux: init exited with status {status}");
@@ -311,6 +312,7 @@ fn start_init(
             stopped: None,
             threads: Vec::new(),
             executable: path,
+            command_line: linux::procfs::command_line(arguments),
             stack_limit: loader::STACK_SIZE,
             vfork_parent: None,
         },

@@ -24,6 +24,10 @@ pub type Tid = u32;
 pub enum Description {
     /// A file of the in-memory file system, devices included.
     File(OpenFile),
+    /// One end of a pipe (`crate::linux::pipe`).
+    Pipe(crate::linux::pipe::PipeEnd),
+    /// A file of `/proc`, generated when opened (`crate::linux::procfs`).
+    Proc(crate::linux::procfs::ProcFile),
 }
 
 /// The `brk` heap: `[start, end)`, backed by a heap area up to `end` rounded to pages.
@@ -53,6 +57,8 @@ pub struct Process {
     pub threads: Vec<Tid>,
     /// The path it was executed from (`/proc/self/exe`, AT_EXECFN).
     pub executable: Vec<u8>,
+    /// Its argv, each argument NUL-terminated (`/proc/<pid>/cmdline`).
+    pub command_line: Vec<u8>,
     /// Soft RLIMIT_STACK, bytes.
     pub stack_limit: u64,
     /// A vfork child runs in this process's memory until it execs or exits (its own
@@ -91,6 +97,9 @@ pub enum Wait {
     Sleep { remaining: u64 },
     /// `read`/`readv` on the console until the line discipline has data.
     ConsoleRead { target: crate::console::ReadTarget },
+    /// A read, write or poll on files not ready yet; retried when a pipe changes
+    /// (`crate::linux::pipe::wake_io_waiters`).
+    Io(crate::linux::pipe::IoWait),
 }
 
 /// Where a thread is.

@@ -67,6 +67,8 @@ pub struct Server {
     pub timers: crate::timer::Timers,
     /// The PL011 console and its line discipline.
     pub console: crate::console::Console,
+    /// Pipe buffers, and the bookkeeping that wakes threads waiting on them.
+    pub pipes: crate::linux::pipe::Pipes,
 }
 
 /// The file system as file-backed pages read it.
@@ -521,26 +523,6 @@ impl Server {
             .unwrap_or(pid)
     }
 
-    /// Points thread `tid`'s TCB at `vspace` (after execve replaced its address space).
-    ///
-    /// # Errors
-    /// [`AllocError`] when the kernel refuses.
-    pub fn bind_vspace(&mut self, tid: Tid, vspace: CPtr) -> Result<(), AllocError> {
-        let Some(thread) = self.threads.get(&tid) else {
-            return Err(AllocError::OutOfMemory);
-        };
-        let tcb_cap: Cap<Tcb> = Cap::from_bits(thread.tcb);
-        let cnode_cap: Cap<CNode> = Cap::from_bits(thread.cnode);
-        let guard = 64 - crate::objects::PROCESS_CNODE_RADIX;
-        tcb_cap.tcb_set_space(
-            FAULT_ENDPOINT_SLOT,
-            cnode_cap,
-            guard,
-            Cap::from_bits(vspace),
-        )?;
-        Ok(())
-    }
-
     /// Saves the current caller's reply cap so the thread can be answered later.
     ///
     /// # Errors
@@ -734,6 +716,8 @@ impl Server {
         if let Some(description) = self.open_files.release(file) {
             match description {
                 Description::File(open) => linux_personality::fs::ops::close(&mut self.fs, &open),
+                Description::Pipe(end) => crate::linux::pipe::close_end(self, end),
+                Description::Proc(_) => {}
             }
         }
     }

@@ -191,6 +191,8 @@ pub fn timeout_expired(server: &mut Server, tid: Tid) {
     match wait {
         Wait::Sleep { .. } => server.unpark(tid, 0),
         Wait::Futex => crate::linux::futex::futex_timed_out(server, tid),
+        // ppoll/pselect6: re-evaluated; past its deadline the poll answers itself.
+        Wait::Io(_) => crate::linux::pipe::wake_io_waiters(server),
         Wait::ConsoleRead { .. } => crate::console::read_timed_out(server, tid),
         _ => server.unpark(tid, Errno::ETIMEDOUT.as_negative_return()),
     }

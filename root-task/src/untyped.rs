@@ -32,7 +32,29 @@ pub struct UntypedPool {
     devices: Vec<DeviceRegion>,
 }
 
+/// RAM in the untyped pool, bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RamBytes {
+    pub total: u64,
+    /// Not yet retyped into any object.
+    pub free: u64,
+}
+
 impl UntypedPool {
+    /// How much RAM the pool has, and how much of it is not retyped yet (`/proc/meminfo`,
+    /// `sysinfo`).
+    pub fn ram_bytes(&self) -> RamBytes {
+        self.regions
+            .iter()
+            .fold(RamBytes { total: 0, free: 0 }, |sum, region| {
+                let size = 1u64.checked_shl(u32::from(region.size_bits)).unwrap_or(0);
+                RamBytes {
+                    total: sum.total.saturating_add(size),
+                    free: sum.free.saturating_add(size.saturating_sub(region.used)),
+                }
+            })
+    }
+
     /// The untypeds BootInfo lists, smallest RAM regions first (so small objects use up
     /// the small regions and the large ones stay whole for long).
     pub fn from_bootinfo(bootinfo: &BootInfo) -> UntypedPool {
@@ -57,17 +79,6 @@ impl UntypedPool {
         }
         regions.sort_by_key(|region| region.size_bits);
         UntypedPool { regions, devices }
-    }
-
-    /// RAM in the untypeds: (total bytes, bytes not yet retyped), for `sysinfo`.
-    pub fn ram_bytes(&self) -> (u64, u64) {
-        self.regions.iter().fold((0, 0), |(total, free), region| {
-            let size = 1u64.checked_shl(u32::from(region.size_bits)).unwrap_or(0);
-            (
-                total.saturating_add(size),
-                free.saturating_add(size.saturating_sub(region.used)),
-            )
-        })
     }
 
     /// The device untyped containing physical address `paddr`.

@@ -99,6 +99,18 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             options: &[],
         }),
     },
+    // tests/programs/files.c: every file-system call, /dev nodes, bad pointers.
+    SystemTest {
+        name: "linux-files",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(300),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/files"],
+            environment: &[],
+            options: &[],
+        }),
+    },
     // tests/programs/console.c: the PL011 console's terminal ioctls and writes.
     SystemTest {
         name: "console",
@@ -108,6 +120,18 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         linux: Some(LinuxBoot {
             arguments: &["/bin/console"],
             environment: &["HOME=/"],
+            options: &[],
+        }),
+    },
+    // tests/programs/vdso.c: the vDSO image, its mapping, /proc/self/maps, the clocks.
+    SystemTest {
+        name: "linux-vdso",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(300),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/vdso"],
+            environment: &[],
             options: &[],
         }),
     },

@@ -1,15 +1,21 @@
 //! File system calls: descriptors over the in-memory file system (linux-personality's
-//! `fs`), and the console (`/dev/console`, `/dev/tty`), which `crate::console` serves.
+//! `fs`), and the console, which is the kernel's debug output for now (stdin reads end of
+//! file) until the PL011 driver serves it.
 
+use super::pipe::{self, IoWait, PipeEnd, Progress, Vectored};
+use super::procfs;
 use super::{int_argument, Context};
 use crate::process::Description;
 use alloc::vec::Vec;
 use linux_personality::fs::flags::{
-    AT_FDCWD, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL, O_CLOEXEC,
+    AT_FDCWD, AT_SYMLINK_NOFOLLOW, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL,
+    O_CLOEXEC, O_NOFOLLOW,
 };
 use linux_personality::fs::inode::{CharacterDevice, Content};
+use linux_personality::fs::path::{self, EmptyPath, Location};
 use linux_personality::fs::{
-    ops, CloseOnExec, Identity, InodeId, OpenFile, OpenFileId, OpenRequest, SpecialFile, Transfer,
+    ops, CloseOnExec, Follow, Identity, InodeId, MountKind, OpenFile, OpenFileId, OpenRequest,
+    SpecialFile, Transfer,
 };
 use linux_personality::Errno;
 
@@ -17,6 +23,12 @@ use linux_personality::Errno;
 const MAX_TRANSFER: usize = 1 << 20;
 /// `IOV_MAX`.
 const IOV_MAX: u64 = 1024;
+
+/// `FIONREAD`, answered on pipes (the console answers its own ioctls).
+const FIONREAD: u64 = 0x541b;
+/// `fcntl` pipe-capacity commands (F_LINUX_SPECIFIC_BASE + 7, + 8).
+const F_SETPIPE_SZ: u32 = 1031;
+const F_GETPIPE_SZ: u32 = 1032;
 
 /// The identity file permission checks use (every process runs as root for now).
 const WHO: Identity = Identity::ROOT;
@@ -27,7 +39,7 @@ fn description(context: &mut Context<'_>, fd: u64) -> Result<OpenFileId, Errno> 
     Ok(context.process()?.files.get(fd)?.file)
 }
 
-fn now(context: &Context<'_>) -> linux_personality::fs::Timespec {
+pub fn now(context: &Context<'_>) -> linux_personality::fs::Timespec {
     let time = context.server.clocks.now(0).unwrap_or_default();
     linux_personality::fs::Timespec::new(time.seconds, time.nanoseconds as u32)
 }
@@ -41,7 +53,20 @@ fn start_directory(context: &mut Context<'_>, dirfd: u64) -> Result<InodeId, Err
     let id = description(context, dirfd as u32 as u64)?;
     match context.server.open_files.get(id)? {
         Description::File(file) => Ok(file.inode),
+        Description::Pipe(_) | Description::Proc(_) => Err(Errno::ENOTDIR),
     }
+}
+
+/// `Some(nonblocking)` if `id` is the console (`/dev/console`, `/dev/tty`, fds 0..2).
+fn console_file(context: &mut Context<'_>, id: OpenFileId) -> Result<Option<bool>, Errno> {
+    let Description::File(file) = context.server.open_files.get(id)? else {
+        return Ok(None);
+    };
+    let nonblocking = file.file_status() & linux_personality::fs::flags::O_NONBLOCK != 0;
+    Ok(match context.server.fs.inode(file.inode)?.content() {
+        Content::CharacterDevice(device) if is_console(*device) => Some(nonblocking),
+        _ => None,
+    })
 }
 
 pub fn sys_read(
@@ -50,7 +75,8 @@ pub fn sys_read(
     buffer: u64,
     count: u64,
 ) -> Result<usize, Errno> {
-    read_into(context, fd, buffer, count as usize, None)
+    let progress = read_call(context, fd, buffer, count, Vectored::Plain);
+    pipe::finish(context, progress)
 }
 
 pub fn sys_pread64(
@@ -60,7 +86,16 @@ pub fn sys_pread64(
     count: u64,
     offset: u64,
 ) -> Result<usize, Errno> {
-    read_into(context, fd, buffer, count as usize, Some(offset as i64))
+    let id = description(context, fd)?;
+    let count = (count as usize).min(MAX_TRANSFER);
+    match read_bytes(context, id, count, Some(offset as i64))? {
+        ReadOutcome::Data(data) => {
+            context.write_user(buffer, &data)?;
+            Ok(data.len())
+        }
+        // Pipes refuse positional reads, so nothing else waits.
+        ReadOutcome::WouldBlock => Err(Errno::ESPIPE),
+    }
 }
 
 pub fn sys_write(
@@ -69,7 +104,8 @@ pub fn sys_write(
     buffer: u64,
     count: u64,
 ) -> Result<usize, Errno> {
-    write_from(context, fd, buffer, count as usize, None)
+    let progress = write_call(context, fd, buffer, count, Vectored::Plain, 0);
+    pipe::finish(context, progress)
 }
 
 pub fn sys_pwrite64(
@@ -79,34 +115,19 @@ pub fn sys_pwrite64(
     count: u64,
     offset: u64,
 ) -> Result<usize, Errno> {
-    write_from(context, fd, buffer, count as usize, Some(offset as i64))
+    let id = description(context, fd)?;
+    let data = context.read_user_vec(buffer, (count as usize).min(MAX_TRANSFER))?;
+    write_bytes(context, id, &data, Some(offset as i64), 0, Vectored::Plain).and_then(|progress| {
+        match progress {
+            Progress::Done(done) => Ok(done),
+            Progress::Block(_) => Err(Errno::ESPIPE),
+        }
+    })
 }
 
 pub fn sys_readv(context: &mut Context<'_>, fd: u64, iov: u64, count: u64) -> Result<usize, Errno> {
-    let vectors = read_iovec(context, iov, count)?;
-    let id = description(context, fd)?;
-    if let Some(nonblocking) = console_file(context, id)? {
-        let target = crate::console::ReadTarget::Vector {
-            address: iov,
-            count: vectors.len() as u64,
-        };
-        return crate::console::read(context, target, nonblocking);
-    }
-    let mut total = 0usize;
-    for (base, length) in vectors {
-        let done = read_into(context, fd, base, length, None);
-        match done {
-            Ok(done) => {
-                total += done;
-                if done < length {
-                    break;
-                }
-            }
-            Err(error) if total == 0 => return Err(error),
-            Err(_) => break,
-        }
-    }
-    Ok(total)
+    let progress = read_call(context, fd, iov, count, Vectored::Vectored);
+    pipe::finish(context, progress)
 }
 
 pub fn sys_writev(
@@ -115,21 +136,99 @@ pub fn sys_writev(
     iov: u64,
     count: u64,
 ) -> Result<usize, Errno> {
-    let vectors = read_iovec(context, iov, count)?;
-    let mut total = 0usize;
-    for (base, length) in vectors {
-        match write_from(context, fd, base, length, None) {
-            Ok(done) => {
-                total += done;
-                if done < length {
+    let progress = write_call(context, fd, iov, count, Vectored::Vectored, 0);
+    pipe::finish(context, progress)
+}
+
+/// `read`/`readv` (as the arguments say): one transfer into the buffers, in order. Also
+/// the retry of a parked read.
+///
+/// # Errors
+/// As `read(2)`.
+pub fn read_call(
+    context: &mut Context<'_>,
+    fd: u64,
+    address: u64,
+    count: u64,
+    vectored: Vectored,
+) -> Result<Progress, Errno> {
+    let id = description(context, fd)?;
+    if let Some(nonblocking) = console_file(context, id)? {
+        // The console parks its own readers until the line discipline has data.
+        let target = match vectored {
+            Vectored::Plain => crate::console::ReadTarget::Buffer {
+                address,
+                length: count.min(MAX_TRANSFER as u64),
+            },
+            Vectored::Vectored => crate::console::ReadTarget::Vector { address, count },
+        };
+        return crate::console::read(context, target, nonblocking).map(Progress::Done);
+    }
+    let buffers = match vectored {
+        Vectored::Plain => alloc::vec![(address, count as usize)],
+        Vectored::Vectored => read_iovec(context, address, count)?,
+    };
+    let total = buffers
+        .iter()
+        .fold(0usize, |total, (_, length)| total.saturating_add(*length))
+        .min(MAX_TRANSFER);
+    match read_bytes(context, id, total, None)? {
+        ReadOutcome::Data(data) => {
+            let mut rest = &data[..];
+            for (base, length) in buffers {
+                if rest.is_empty() {
                     break;
                 }
+                let take = length.min(rest.len());
+                context.write_user(base, &rest[..take])?;
+                rest = &rest[take..];
             }
-            Err(error) if total == 0 => return Err(error),
-            Err(_) => break,
+            Ok(Progress::Done(data.len()))
         }
+        ReadOutcome::WouldBlock => Ok(Progress::Block(IoWait::Read { vectored })),
     }
-    Ok(total)
+}
+
+/// `write`/`writev` (as the arguments say), `done` bytes of it already written: one
+/// transfer from the buffers, in order. Also the retry of a parked write.
+///
+/// # Errors
+/// As `write(2)`.
+pub fn write_call(
+    context: &mut Context<'_>,
+    fd: u64,
+    address: u64,
+    count: u64,
+    vectored: Vectored,
+    done: usize,
+) -> Result<Progress, Errno> {
+    let id = description(context, fd)?;
+    let buffers = match vectored {
+        Vectored::Plain => alloc::vec![(address, count as usize)],
+        Vectored::Vectored => read_iovec(context, address, count)?,
+    };
+    let total = buffers
+        .iter()
+        .fold(0usize, |total, (_, length)| total.saturating_add(*length))
+        .min(MAX_TRANSFER);
+    let mut data = Vec::new();
+    let mut skip = done;
+    let mut budget = total.saturating_sub(done);
+    for (base, length) in buffers {
+        if budget == 0 {
+            break;
+        }
+        if skip >= length {
+            skip -= length;
+            continue;
+        }
+        let take = (length - skip).min(budget);
+        let base = base.checked_add(skip as u64).ok_or(Errno::EFAULT)?;
+        data.extend_from_slice(&context.read_user_vec(base, take)?);
+        budget -= take;
+        skip = 0;
+    }
+    write_bytes(context, id, &data, None, done, vectored)
 }
 
 /// The (base, length) pairs of an iovec array.
@@ -155,26 +254,35 @@ fn read_iovec(context: &mut Context<'_>, iov: u64, count: u64) -> Result<Vec<(u6
     Ok(vectors)
 }
 
-fn read_into(
+/// What a read of a description gave.
+enum ReadOutcome {
+    Data(Vec<u8>),
+    WouldBlock,
+}
+
+fn read_bytes(
     context: &mut Context<'_>,
-    fd: u64,
-    buffer: u64,
+    id: OpenFileId,
     count: usize,
     offset: Option<i64>,
-) -> Result<usize, Errno> {
-    let id = description(context, fd)?;
-    let count = count.min(MAX_TRANSFER);
-    if let Some(nonblocking) = console_file(context, id)? {
-        let target = crate::console::ReadTarget::Buffer {
-            address: buffer,
-            length: count as u64,
-        };
-        return crate::console::read(context, target, nonblocking);
-    }
-    let mut data = alloc::vec![0u8; count];
+) -> Result<ReadOutcome, Errno> {
     let time = now(context);
     let server = &mut *context.server;
-    let Description::File(file) = server.open_files.get_mut(id)?;
+    let file = match server.open_files.get_mut(id)? {
+        Description::File(file) => file,
+        Description::Pipe(end) => {
+            if offset.is_some() {
+                return Err(Errno::ESPIPE);
+            }
+            let end = *end;
+            return Ok(match pipe::read_end(server, end, count)? {
+                pipe::PipeReadOutcome::Data(data) => ReadOutcome::Data(data),
+                pipe::PipeReadOutcome::WouldBlock => ReadOutcome::WouldBlock,
+            });
+        }
+        Description::Proc(file) => return Ok(ReadOutcome::Data(file.read(count, offset)?)),
+    };
+    let mut data = alloc::vec![0u8; count];
     let transfer = match offset {
         None => ops::read(&mut server.fs, file, &mut data, &mut server.random, time)?,
         Some(offset) => ops::pread(
@@ -190,34 +298,54 @@ fn read_into(
         Transfer::Done(done) => done,
         Transfer::CallerHandles(special) => special_read(special, &mut data, &mut server.random)?,
     };
-    context.write_user(buffer, &data[..done.min(data.len())])?;
-    Ok(done)
+    data.truncate(done);
+    Ok(ReadOutcome::Data(data))
 }
 
-fn write_from(
+fn write_bytes(
     context: &mut Context<'_>,
-    fd: u64,
-    buffer: u64,
-    count: usize,
+    id: OpenFileId,
+    data: &[u8],
     offset: Option<i64>,
-) -> Result<usize, Errno> {
-    let id = description(context, fd)?;
-    let count = count.min(MAX_TRANSFER);
-    let data = context.read_user_vec(buffer, count)?;
-    if console_file(context, id)?.is_some() {
-        return Ok(context.server.console.write(&data));
+    done: usize,
+    vectored: Vectored,
+) -> Result<Progress, Errno> {
+    if offset.is_none() && console_file(context, id)?.is_some() {
+        let written = context.server.console.write(data);
+        return Ok(Progress::Done(done.saturating_add(written)));
     }
     let time = now(context);
+    let tid = context.tid;
     let server = &mut *context.server;
-    let Description::File(file) = server.open_files.get_mut(id)?;
-    let transfer = match offset {
-        None => ops::write(&mut server.fs, file, &data, time)?,
-        Some(offset) => ops::pwrite(&mut server.fs, file, &data, offset, time)?,
+    let file = match server.open_files.get_mut(id)? {
+        Description::File(file) => file,
+        Description::Pipe(end) => {
+            if offset.is_some() {
+                return Err(Errno::ESPIPE);
+            }
+            let end = *end;
+            let result = pipe::write_end(server, end, data, done, vectored);
+            if result == Err(Errno::EPIPE) {
+                // Linux sends the writer SIGPIPE as well as failing the write.
+                let info = linux_personality::signal::SigInfo::kernel(
+                    linux_personality::signal::Signal::SIGPIPE,
+                );
+                let _ = server.send_to_thread(tid, info);
+            }
+            return result;
+        }
+        // Opened read-only.
+        Description::Proc(_) => return Err(Errno::EBADF),
     };
-    match transfer {
-        Transfer::Done(done) => Ok(done),
-        Transfer::CallerHandles(special) => special_write(special, &data),
-    }
+    let transfer = match offset {
+        None => ops::write(&mut server.fs, file, data, time)?,
+        Some(offset) => ops::pwrite(&mut server.fs, file, data, offset, time)?,
+    };
+    let written = match transfer {
+        Transfer::Done(written) => written,
+        Transfer::CallerHandles(special) => special_write(special, data)?,
+    };
+    Ok(Progress::Done(done.saturating_add(written)))
 }
 
 fn special_read(
@@ -252,16 +380,6 @@ fn special_write(special: SpecialFile, data: &[u8]) -> Result<usize, Errno> {
     }
 }
 
-/// `Some(O_NONBLOCK is set)` if the description is the console, else `None`.
-fn console_file(context: &mut Context<'_>, id: OpenFileId) -> Result<Option<bool>, Errno> {
-    let Description::File(file) = context.server.open_files.get(id)?;
-    let nonblocking = file.file_status() & linux_personality::fs::flags::O_NONBLOCK != 0;
-    Ok(match context.server.fs.inode(file.inode)?.content() {
-        Content::CharacterDevice(device) if is_console(*device) => Some(nonblocking),
-        _ => None,
-    })
-}
-
 fn is_console(device: CharacterDevice) -> bool {
     matches!(device, CharacterDevice::Console | CharacterDevice::Tty)
 }
@@ -278,6 +396,9 @@ pub fn sys_openat(
     let umask = context.process()?.umask;
     let time = now(context);
     let flags = flags as u32;
+    if let Some(remainder) = proc_remainder(context, start, &path, follow_for_open(flags)) {
+        return procfs::open(context, &remainder, flags);
+    }
     let file = ops::open(
         &mut context.server.fs,
         &WHO,
@@ -291,6 +412,50 @@ pub fn sys_openat(
         time,
     )?;
     install(context, file, CloseOnExec::from_open_flags(flags))
+}
+
+/// `O_NOFOLLOW` as path resolution takes it.
+fn follow_for_open(flags: u32) -> Follow {
+    if flags & O_NOFOLLOW != 0 {
+        Follow::NoFollow
+    } else {
+        Follow::Follow
+    }
+}
+
+/// `AT_SYMLINK_NOFOLLOW` as path resolution takes it.
+fn follow_for_at(flags: u64) -> Follow {
+    if flags & u64::from(AT_SYMLINK_NOFOLLOW) != 0 {
+        Follow::NoFollow
+    } else {
+        Follow::Follow
+    }
+}
+
+/// The part of `path` below `/proc` if it leads there (the `/proc` mount hook);
+/// `None` for everything else, including paths that fail to resolve, whose error the
+/// ordinary file-system call reports.
+fn proc_remainder(
+    context: &Context<'_>,
+    start: InodeId,
+    path: &[u8],
+    follow: Follow,
+) -> Option<Vec<u8>> {
+    match path::locate(
+        &context.server.fs,
+        &WHO,
+        start,
+        path,
+        follow,
+        EmptyPath::Refuse,
+    ) {
+        Ok(Location::Mounted {
+            mount: MountKind::Proc,
+            remainder,
+            ..
+        }) => Some(remainder),
+        _ => None,
+    }
 }
 
 /// Installs an open file as a new descriptor of the caller.
@@ -332,7 +497,11 @@ pub fn sys_lseek(
 ) -> Result<usize, Errno> {
     let id = description(context, fd)?;
     let server = &mut *context.server;
-    let Description::File(file) = server.open_files.get_mut(id)?;
+    let file = match server.open_files.get_mut(id)? {
+        Description::File(file) => file,
+        Description::Pipe(_) => return Err(Errno::ESPIPE),
+        Description::Proc(file) => return Ok(file.seek(offset as i64, whence as u32)? as usize),
+    };
     if let Content::CharacterDevice(_) = server.fs.inode(file.inode)?.content() {
         // Linux's console and memory devices accept any seek and report 0.
         return Ok(0);
@@ -342,8 +511,11 @@ pub fn sys_lseek(
 
 pub fn sys_fstat(context: &mut Context<'_>, fd: u64, buffer: u64) -> Result<usize, Errno> {
     let id = description(context, fd)?;
-    let Description::File(file) = context.server.open_files.get(id)?;
-    let stat = ops::fstat(&context.server.fs, file.inode)?;
+    let stat = match context.server.open_files.get(id)? {
+        Description::File(file) => ops::fstat(&context.server.fs, file.inode)?,
+        Description::Pipe(end) => pipe::stat_end(*end, now(context)),
+        Description::Proc(file) => file.stat(now(context)),
+    };
     context.write_user(buffer, &stat.to_bytes())?;
     Ok(0)
 }
@@ -357,7 +529,10 @@ pub fn sys_newfstatat(
 ) -> Result<usize, Errno> {
     let path = context.read_path(path)?;
     let start = start_directory(context, dirfd)?;
-    let stat = ops::stat_path(&context.server.fs, &WHO, start, &path, flags as u32)?;
+    let stat = match proc_remainder(context, start, &path, follow_for_at(flags)) {
+        Some(remainder) => procfs::stat(context, &remainder, follow_for_at(flags))?,
+        None => ops::stat_path(&context.server.fs, &WHO, start, &path, flags as u32)?,
+    };
     context.write_user(buffer, &stat.to_bytes())?;
     Ok(0)
 }
@@ -371,7 +546,9 @@ pub fn sys_getdents64(
     let id = description(context, fd)?;
     let mut data = alloc::vec![0u8; (count as usize).min(MAX_TRANSFER)];
     let server = &mut *context.server;
-    let Description::File(file) = server.open_files.get_mut(id)?;
+    let Description::File(file) = server.open_files.get_mut(id)? else {
+        return Err(Errno::ENOTDIR);
+    };
     let done = ops::getdents64(&server.fs, file, &mut data)?;
     context.write_user(buffer, &data[..done.min(data.len())])?;
     Ok(done)
@@ -384,7 +561,14 @@ pub fn sys_ioctl(
     argument: u64,
 ) -> Result<usize, Errno> {
     let id = description(context, fd)?;
-    let Description::File(file) = context.server.open_files.get(id)?;
+    let file = match context.server.open_files.get(id)? {
+        Description::File(file) => file,
+        Description::Pipe(end) => {
+            let end = *end;
+            return pipe_ioctl(context, end, request, argument);
+        }
+        Description::Proc(_) => return Err(Errno::ENOTTY),
+    };
     let is_terminal = matches!(
         context.server.fs.inode(file.inode)?.content(),
         Content::CharacterDevice(device) if is_console(*device)
@@ -393,6 +577,24 @@ pub fn sys_ioctl(
         return Err(Errno::ENOTTY);
     }
     crate::console::ioctl(context, request, argument)
+}
+
+/// `ioctl` on a pipe: `FIONREAD` (bytes waiting, as an `int`).
+fn pipe_ioctl(
+    context: &mut Context<'_>,
+    end: PipeEnd,
+    request: u64,
+    argument: u64,
+) -> Result<usize, Errno> {
+    match request & 0xffff_ffff {
+        FIONREAD => {
+            let available = pipe::bytes_available(context.server, end)?;
+            let available = i32::try_from(available).unwrap_or(i32::MAX);
+            context.write_user(argument, &available.to_le_bytes())?;
+            Ok(0)
+        }
+        _ => Err(Errno::ENOTTY),
+    }
 }
 
 pub fn sys_fcntl(
@@ -438,14 +640,29 @@ pub fn sys_fcntl(
                 .set_close_on_exec(descriptor_number, close_on_exec)?;
             Ok(0)
         }
-        F_GETFL => {
-            let Description::File(file) = context.server.open_files.get(descriptor.file)?;
-            Ok(file.file_status() as usize)
-        }
+        F_GETFL => match context.server.open_files.get(descriptor.file)? {
+            Description::File(file) => Ok(file.file_status() as usize),
+            Description::Pipe(end) => Ok(end.file_status() as usize),
+            Description::Proc(file) => Ok(file.file_status() as usize),
+        },
         F_SETFL => {
-            let Description::File(file) = context.server.open_files.get_mut(descriptor.file)?;
-            file.set_file_status(argument as u32);
+            match context.server.open_files.get_mut(descriptor.file)? {
+                Description::File(file) => file.set_file_status(argument as u32),
+                Description::Pipe(end) => end.set_file_status(argument as u32),
+                Description::Proc(file) => file.set_file_status(argument as u32),
+            }
             Ok(0)
+        }
+        F_GETPIPE_SZ | F_SETPIPE_SZ => {
+            let Description::Pipe(end) = context.server.open_files.get(descriptor.file)? else {
+                return Err(Errno::EBADF);
+            };
+            let end = *end;
+            if command as u32 == F_GETPIPE_SZ {
+                pipe::capacity(context.server, end)
+            } else {
+                pipe::set_capacity(context.server, end, u64::from(argument as u32))
+            }
         }
         _ => Err(Errno::EINVAL),
     }
@@ -541,11 +758,10 @@ pub fn sys_readlinkat(
         return Err(Errno::EINVAL);
     }
     let path = context.read_path(path)?;
-    let target = if path == b"/proc/self/exe" {
-        context.process()?.executable.clone()
-    } else {
-        let start = start_directory(context, dirfd)?;
-        ops::readlink(&context.server.fs, &WHO, start, &path)?
+    let start = start_directory(context, dirfd)?;
+    let target = match proc_remainder(context, start, &path, Follow::NoFollow) {
+        Some(remainder) => procfs::readlink(context, &remainder)?,
+        None => ops::readlink(&context.server.fs, &WHO, start, &path)?,
     };
     let length = target.len().min(size as usize);
     context.write_user(buffer, &target[..length])?;
@@ -679,7 +895,10 @@ pub fn sys_statx(
     let path = context.read_path(path)?;
     let start = start_directory(context, dirfd)?;
     let flags = flags as u32 & !(linux_personality::fs::flags::AT_STATX_SYNC_TYPE);
-    let stat = ops::stat_path(&context.server.fs, &WHO, start, &path, flags)?;
+    let stat = match proc_remainder(context, start, &path, follow_for_at(u64::from(flags))) {
+        Some(remainder) => procfs::stat(context, &remainder, follow_for_at(u64::from(flags)))?,
+        None => ops::stat_path(&context.server.fs, &WHO, start, &path, flags)?,
+    };
     context.write_user(buffer, &stat.to_statx_bytes())?;
     Ok(0)
 }
@@ -707,7 +926,9 @@ pub fn sys_fchmodat(
 
 pub fn sys_fchmod(context: &mut Context<'_>, fd: u64, mode: u64) -> Result<usize, Errno> {
     let id = description(context, fd)?;
-    let Description::File(file) = context.server.open_files.get(id)?;
+    let Description::File(file) = context.server.open_files.get(id)? else {
+        return Err(Errno::EINVAL);
+    };
     let inode = file.inode;
     let time = now(context);
     ops::chmod(&mut context.server.fs, &WHO, inode, mode as u32, time)?;
@@ -740,7 +961,9 @@ pub fn sys_utimensat(
     if path == 0 {
         // utimensat(fd, NULL, ...): the file `dirfd` names (futimens).
         let id = description(context, dirfd)?;
-        let Description::File(file) = context.server.open_files.get(id)?;
+        let Description::File(file) = context.server.open_files.get(id)? else {
+            return Err(Errno::EINVAL);
+        };
         let inode = file.inode;
         ops::utimens(&mut context.server.fs, &WHO, inode, updates, time)?;
         return Ok(0);
@@ -763,7 +986,9 @@ pub fn sys_ftruncate(context: &mut Context<'_>, fd: u64, length: u64) -> Result<
     let id = description(context, fd)?;
     let time = now(context);
     let server = &mut *context.server;
-    let Description::File(file) = server.open_files.get(id)?;
+    let Description::File(file) = server.open_files.get(id)? else {
+        return Err(Errno::EINVAL);
+    };
     ops::ftruncate(&mut server.fs, file, length as i64, time)?;
     Ok(0)
 }
@@ -785,7 +1010,9 @@ pub fn sys_truncate(context: &mut Context<'_>, path: u64, length: u64) -> Result
 
 pub fn sys_fchdir(context: &mut Context<'_>, fd: u64) -> Result<usize, Errno> {
     let id = description(context, fd)?;
-    let Description::File(file) = context.server.open_files.get(id)?;
+    let Description::File(file) = context.server.open_files.get(id)? else {
+        return Err(Errno::ENOTDIR);
+    };
     let inode = file.inode;
     if !context.server.fs.inode(inode)?.is_directory() {
         return Err(Errno::ENOTDIR);

@@ -121,7 +121,9 @@ pub fn sys_mmap(
         }
         let fd = u32::try_from(int_argument(fd)).map_err(|_| Errno::EBADF)?;
         let file = context.process()?.files.get(fd)?.file;
-        let Description::File(open) = context.server.open_files.get(file)?;
+        let Description::File(open) = context.server.open_files.get(file)? else {
+            return Err(Errno::ENODEV);
+        };
         if !open.access.readable() {
             return Err(Errno::EACCES);
         }

@@ -10,7 +10,10 @@ pub mod fs;
 pub mod futex;
 pub mod misc;
 pub mod mm;
+pub mod pipe;
+pub mod poll;
 pub mod process;
+pub mod procfs;
 pub mod signal;
 pub mod time;
 
@@ -115,6 +118,9 @@ fn call(context: &mut Context<'_>, syscall: Syscall, a: [u64; 6]) -> Result<usiz
         S::Ftruncate => fs::sys_ftruncate(context, a[0], a[1]),
         S::Truncate => fs::sys_truncate(context, a[0], a[1]),
         S::Fchdir => fs::sys_fchdir(context, a[0]),
+        S::Pipe2 => pipe::sys_pipe2(context, a[0], a[1]),
+        S::Ppoll => poll::sys_ppoll(context, a[0], a[1], a[2], a[3], a[4]),
+        S::Pselect6 => poll::sys_pselect6(context, a[0], a[1], a[2], a[3], a[4], a[5]),
         // Memory.
         S::Brk => mm::sys_brk(context, a[0]),
         S::Mmap => mm::sys_mmap(context, a[0], a[1], a[2], a[3], a[4], a[5]),

@@ -307,6 +307,7 @@ fn vfork(context: &mut Context<'_>, request: &CloneRequest) -> Result<usize, Err
         vfork_parent: Some(server.memory_owner(context.pid)),
         pending: linux_personality::signal::PendingSignals::new(),
         stopped: None,
+        command_line: parent.command_line.clone(),
     };
     server.processes.insert(child_pid, child);
     if server
@@ -425,6 +426,7 @@ fn fork(
         stopped: None,
         threads: Vec::new(),
         executable: parent.executable.clone(),
+        command_line: parent.command_line.clone(),
         stack_limit: parent.stack_limit,
         vfork_parent: None,
     };
@@ -526,12 +528,12 @@ pub fn sys_execve(
         }
         server.remove_thread(tid);
     }
-    let vspace = image.space.vspace();
     let process = server.processes.get_mut(&context.pid).ok_or(Errno::ESRCH)?;
     let old = core::mem::replace(&mut process.space, image.space);
     process.heap = image.heap;
     process.vdso_base = image.vdso_base;
     process.executable = path;
+    process.command_line = crate::linux::procfs::command_line(&arguments);
     process.actions.reset_for_exec();
     let closed = process.files.close_on_exec_sweep();
     let vforked = process.vfork_parent.take().is_some();
@@ -563,9 +565,7 @@ pub fn sys_execve(
         ..Default::default()
     };
     let tcb: Cap<Tcb> = Cap::from_bits(tcb);
-    if server.bind_vspace(context.tid, vspace).is_err()
-        || tcb.tcb_write_registers(true, &fresh).is_err()
-    {
+    if tcb.tcb_write_registers(true, &fresh).is_err() {
         server.kill_process_of(context.tid, linux_personality::signal::Signal::SIGKILL);
     }
     // Resumed with its new registers: the pending fault reply is dropped with the
@@ -939,7 +939,8 @@ pub fn sys_sysinfo(context: &mut Context<'_>, address: u64) -> Result<usize, Err
         .clocks
         .now(CLOCK_BOOTTIME)
         .map_or(0, |time| time.seconds.max(0));
-    let (untyped_total, untyped_free) = context.server.objects.untyped.ram_bytes();
+    let memory = context.server.objects.untyped.ram_bytes();
+    let (untyped_total, untyped_free) = (memory.total, memory.free);
     let (_, free_frames) = context.server.objects.frames.counts();
     let free = untyped_free.saturating_add((free_frames as u64).saturating_mul(PAGE));
     let processes = context.server.threads.len().min(usize::from(u16::MAX)) as u64;
