@@ -191,6 +191,8 @@ pub fn timeout_expired(server: &mut Server, tid: Tid) {
     match wait {
         Wait::Sleep { .. } => server.unpark(tid, 0),
         Wait::Futex => crate::linux::futex::futex_timed_out(server, tid),
+        // rt_sigtimedwait: no signal came in time.
+        Wait::QueuedSignal { .. } => server.unpark(tid, Errno::EAGAIN.as_negative_return()),
         // ppoll/pselect6: re-evaluated; past its deadline the poll answers itself.
         Wait::Io(_) => crate::linux::pipe::wake_io_waiters(server),
         Wait::ConsoleRead { .. } => crate::console::read_timed_out(server, tid),

@@ -135,6 +135,31 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             options: &[],
         }),
     },
+    // tests/programs/signals.c: delivery, the rt_sigframe, fault signals, sigaltstack,
+    // sigsuspend/sigtimedwait, EINTR and restart, the vDSO sigreturn trampoline.
+    SystemTest {
+        name: "linux-signals",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(300),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/signals"],
+            environment: &[],
+            options: &[],
+        }),
+    },
+    // tests/programs/threads.c: pthreads, futex operations, TLS, robust lists.
+    SystemTest {
+        name: "linux-threads",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(300),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/threads"],
+            environment: &[],
+            options: &[],
+        }),
+    },
 ];
 
 /// Lines typed into a system test's serial console, by test name (see

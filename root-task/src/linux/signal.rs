@@ -280,6 +280,7 @@ pub fn sys_rt_sigtimedwait(
 ) -> Result<usize, Errno> {
     check_sigset_size(size)?;
     let set = read_set(context, set)?.blockable();
+    let mut wait_nanoseconds: Option<u64> = None;
     let zero_timeout = if timeout != 0 {
         let mut bytes = [0u8; 16];
         context.read_user(timeout, &mut bytes)?;
@@ -291,6 +292,11 @@ pub fn sys_rt_sigtimedwait(
         if seconds < 0 || !(0..1_000_000_000).contains(&nanoseconds) {
             return Err(Errno::EINVAL);
         }
+        wait_nanoseconds = Some(
+            (seconds as u64)
+                .saturating_mul(1_000_000_000)
+                .saturating_add(nanoseconds as u64),
+        );
         seconds == 0 && nanoseconds == 0
     } else {
         false
@@ -301,8 +307,8 @@ pub fn sys_rt_sigtimedwait(
     if zero_timeout {
         return Err(Errno::EAGAIN);
     }
-    // Hook for the timer service: a nonzero timeout should end the wait with EAGAIN at
-    // its deadline. Until then the wait lasts until a signal comes.
+    // A finite timeout ends the wait with EAGAIN at its deadline (see
+    // `timer::timeout_expired`); without one the wait lasts until a signal comes.
     context
         .server
         .park(
@@ -314,6 +320,10 @@ pub fn sys_rt_sigtimedwait(
             context.registers,
         )
         .map_err(|_| Errno::ENOMEM)?;
+    if let Some(nanoseconds) = wait_nanoseconds {
+        let deadline = context.server.timers.after(nanoseconds);
+        crate::timer::arm_timeout(context.server, context.tid, deadline);
+    }
     context.after = After::NoReply;
     Ok(0)
 }
