@@ -90,6 +90,7 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             "vdsodump",
             "/tmp",
             "status=1",
+            "pipeline-ok",
             "after=130",
             "sel4-linux: init exited with status 3",
         ],
@@ -183,8 +184,13 @@ pub const TEST_INPUT: &[(&str, &[qemu::InputStep])] = &[(
             after: "/tmp",
             send: "false; echo status=$?",
         },
+        // A pipeline into a file and a redirection back out of it.
         qemu::InputStep {
             after: "status=1",
+            send: "echo pipe''line-ok | cat | cat > /tmp/p; cat < /tmp/p",
+        },
+        qemu::InputStep {
+            after: "pipeline-ok",
             send: "sh -c 'echo sle''eping; exec sleep 30'",
         },
         // ^C: SIGINT for the foreground process group kills the sleeper (status 130).
