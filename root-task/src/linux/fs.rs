@@ -45,6 +45,14 @@ pub fn now(context: &Context<'_>) -> linux_personality::fs::Timespec {
 }
 
 /// Where a `*at` call's path starts: the cwd, or the directory `dirfd` names.
+/// The path at user address `path` and the directory it is relative to (`dirfd` or the
+/// working directory), read in that order as Linux does for the *at() calls.
+fn path_at(context: &mut Context<'_>, dirfd: u64, path: u64) -> Result<(Vec<u8>, InodeId), Errno> {
+    let path = context.read_path(path)?;
+    let start = start_directory(context, dirfd)?;
+    Ok((path, start))
+}
+
 fn start_directory(context: &mut Context<'_>, dirfd: u64) -> Result<InodeId, Errno> {
     let dirfd = int_argument(dirfd);
     if dirfd == AT_FDCWD {
@@ -391,8 +399,7 @@ pub fn sys_openat(
     flags: u64,
     mode: u64,
 ) -> Result<usize, Errno> {
-    let path = context.read_path(path)?;
-    let start = start_directory(context, dirfd)?;
+    let (path, start) = path_at(context, dirfd, path)?;
     let umask = context.process()?.umask;
     let time = now(context);
     let flags = flags as u32;
@@ -527,8 +534,7 @@ pub fn sys_newfstatat(
     buffer: u64,
     flags: u64,
 ) -> Result<usize, Errno> {
-    let path = context.read_path(path)?;
-    let start = start_directory(context, dirfd)?;
+    let (path, start) = path_at(context, dirfd, path)?;
     let stat = match proc_remainder(context, start, &path, follow_for_at(flags)) {
         Some(remainder) => procfs::stat(context, &remainder, follow_for_at(flags))?,
         None => ops::stat_path(&context.server.fs, &WHO, start, &path, flags as u32)?,
@@ -734,8 +740,7 @@ pub fn sys_faccessat(
     mode: u64,
     flags: u64,
 ) -> Result<usize, Errno> {
-    let path = context.read_path(path)?;
-    let start = start_directory(context, dirfd)?;
+    let (path, start) = path_at(context, dirfd, path)?;
     ops::access(
         &context.server.fs,
         &WHO,
@@ -757,8 +762,7 @@ pub fn sys_readlinkat(
     if int_argument(size) <= 0 {
         return Err(Errno::EINVAL);
     }
-    let path = context.read_path(path)?;
-    let start = start_directory(context, dirfd)?;
+    let (path, start) = path_at(context, dirfd, path)?;
     let target = match proc_remainder(context, start, &path, Follow::NoFollow) {
         Some(remainder) => procfs::readlink(context, &remainder)?,
         None => ops::readlink(&context.server.fs, &WHO, start, &path)?,
@@ -774,8 +778,7 @@ pub fn sys_mkdirat(
     path: u64,
     mode: u64,
 ) -> Result<usize, Errno> {
-    let path = context.read_path(path)?;
-    let start = start_directory(context, dirfd)?;
+    let (path, start) = path_at(context, dirfd, path)?;
     let umask = context.process()?.umask;
     let time = now(context);
     ops::mkdir(
@@ -796,8 +799,7 @@ pub fn sys_unlinkat(
     path: u64,
     flags: u64,
 ) -> Result<usize, Errno> {
-    let path = context.read_path(path)?;
-    let start = start_directory(context, dirfd)?;
+    let (path, start) = path_at(context, dirfd, path)?;
     let time = now(context);
     ops::unlinkat(
         &mut context.server.fs,
@@ -824,8 +826,7 @@ pub fn sys_symlinkat(
     path: u64,
 ) -> Result<usize, Errno> {
     let target = context.read_path(target)?;
-    let path = context.read_path(path)?;
-    let start = start_directory(context, dirfd)?;
+    let (path, start) = path_at(context, dirfd, path)?;
     let time = now(context);
     ops::symlink(&mut context.server.fs, &WHO, &target, start, &path, time)?;
     Ok(0)
@@ -892,8 +893,7 @@ pub fn sys_statx(
     buffer: u64,
 ) -> Result<usize, Errno> {
     linux_personality::fs::stat::check_statx_arguments(flags as u32, mask as u32)?;
-    let path = context.read_path(path)?;
-    let start = start_directory(context, dirfd)?;
+    let (path, start) = path_at(context, dirfd, path)?;
     let flags = flags as u32 & !(linux_personality::fs::flags::AT_STATX_SYNC_TYPE);
     let stat = match proc_remainder(context, start, &path, follow_for_at(u64::from(flags))) {
         Some(remainder) => procfs::stat(context, &remainder, follow_for_at(u64::from(flags)))?,
@@ -909,8 +909,7 @@ pub fn sys_fchmodat(
     path: u64,
     mode: u64,
 ) -> Result<usize, Errno> {
-    let path = context.read_path(path)?;
-    let start = start_directory(context, dirfd)?;
+    let (path, start) = path_at(context, dirfd, path)?;
     let time = now(context);
     ops::chmod_path(
         &mut context.server.fs,
@@ -968,8 +967,7 @@ pub fn sys_utimensat(
         ops::utimens(&mut context.server.fs, &WHO, inode, updates, time)?;
         return Ok(0);
     }
-    let path = context.read_path(path)?;
-    let start = start_directory(context, dirfd)?;
+    let (path, start) = path_at(context, dirfd, path)?;
     ops::utimens_path(
         &mut context.server.fs,
         &WHO,
