@@ -25,4 +25,7 @@ pub use clock::{
 };
 pub use conversion::{Conversion, NANOSECONDS_PER_SECOND};
 pub use page::{VvarPage, LAYOUT_VERSION, MAGIC, PAGE_SIZE};
-pub use state::{ClockReading, ClockState, TimeError};
+pub use state::{
+    settable, ClockReading, ClockState, TimeError, TimezoneWarp, MAX_TIMEZONE_MINUTES,
+    SETTABLE_SECONDS_LIMIT,
+};

@@ -175,16 +175,18 @@ impl ClockState {
     /// which keeps its offset) jump; the monotonic clocks do not.
     ///
     /// # Errors
-    /// [`TimeError::InvalidTime`] for nanoseconds outside `0..10^9` or a negative time (Linux
-    /// returns EINVAL for both), [`TimeError::Overflow`] past the representable range.
+    /// [`TimeError::InvalidTime`] where Linux returns EINVAL: nanoseconds outside
+    /// `0..10^9`, a negative time, seconds at or past [`SETTABLE_SECONDS_LIMIT`], or a time
+    /// earlier than CLOCK_MONOTONIC (realtime may not start before boot);
+    /// [`TimeError::Overflow`] past the representable range.
     pub fn set_realtime(&self, counter_now: u64, time: Timespec) -> Result<Self, TimeError> {
-        if time.seconds < 0
-            || time.nanoseconds < 0
-            || time.nanoseconds >= NANOSECONDS_PER_SECOND as i64
-        {
+        if !settable(time) {
             return Err(TimeError::InvalidTime);
         }
         let rebased = self.rebase(counter_now)?;
+        if time < rebased.monotonic {
+            return Err(TimeError::InvalidTime);
+        }
         Ok(Self {
             realtime: time,
             tai: Timespec {
@@ -244,6 +246,66 @@ impl ClockState {
     pub fn with_timezone(&self, timezone: Timezone) -> Self {
         Self { timezone, ..*self }
     }
+
+    /// settimeofday's timezone at `counter_now`, by Linux's rules: the zone is stored for
+    /// gettimeofday, and with [`TimezoneWarp::Warp`] (the first zone since boot, given
+    /// without a time) realtime also moves by `minutes_west` minutes, because Linux then
+    /// takes the RTC to have kept local time. A warp that would leave the settable range is
+    /// skipped, as Linux skips it.
+    ///
+    /// # Errors
+    /// [`TimeError::InvalidTime`] for a zone more than 15 hours from UTC (Linux's EINVAL).
+    pub fn set_timezone(
+        &self,
+        counter_now: u64,
+        timezone: Timezone,
+        warp: TimezoneWarp,
+    ) -> Result<Self, TimeError> {
+        if timezone.minutes_west.unsigned_abs() > MAX_TIMEZONE_MINUTES {
+            return Err(TimeError::InvalidTime);
+        }
+        let with_zone = self.with_timezone(timezone);
+        if warp == TimezoneWarp::Keep || timezone.minutes_west == 0 {
+            return Ok(with_zone);
+        }
+        let Ok(rebased) = with_zone.rebase(counter_now) else {
+            return Ok(with_zone);
+        };
+        let warped = rebased
+            .realtime
+            .seconds
+            .checked_add(i64::from(timezone.minutes_west) * 60)
+            .map(|seconds| Timespec {
+                seconds,
+                ..rebased.realtime
+            });
+        match warped.map(|time| rebased.set_realtime(counter_now, time)) {
+            Some(Ok(state)) => Ok(state),
+            _ => Ok(with_zone),
+        }
+    }
+}
+
+/// Linux's bound on a time being set (`TIME_SETTOD_SEC_MAX`): `KTIME_SEC_MAX` less 30
+/// years of uptime, so the monotonic clocks cannot overflow afterwards.
+pub const SETTABLE_SECONDS_LIMIT: i64 = 9_223_372_036 - 30 * 365 * 86_400;
+
+/// The furthest a settimeofday timezone may be from UTC, in minutes (Linux: 15 hours).
+pub const MAX_TIMEZONE_MINUTES: u32 = 15 * 60;
+
+/// Whether setting a timezone also moves realtime (see [`ClockState::set_timezone`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimezoneWarp {
+    /// The first timezone since boot, set without a time: the RTC kept local time.
+    Warp,
+    Keep,
+}
+
+/// Linux's `timespec64_valid_settod`: nanoseconds in range, seconds in
+/// `0..SETTABLE_SECONDS_LIMIT`.
+pub fn settable(time: Timespec) -> bool {
+    (0..SETTABLE_SECONDS_LIMIT).contains(&time.seconds)
+        && (0..NANOSECONDS_PER_SECOND as i64).contains(&time.nanoseconds)
 }
 
 #[cfg(test)]
@@ -471,5 +533,82 @@ mod tests {
             nanoseconds: 999_999_999,
         };
         assert_eq!(reading.at(QEMU_FREQUENCY), None);
+    }
+
+    #[test]
+    fn linux_settod_bounds_and_the_monotonic_floor() {
+        // Ten seconds after boot: realtime may be set to anything from the monotonic time on.
+        let now = 10 * QEMU_FREQUENCY;
+        let state = ClockState::at_boot(QEMU_FREQUENCY, 0, WALL_CLOCK).expect("valid");
+        let at = |seconds, nanoseconds| Timespec {
+            seconds,
+            nanoseconds,
+        };
+        assert_eq!(
+            state.set_realtime(now, at(9, 999_999_999)),
+            Err(TimeError::InvalidTime)
+        );
+        let floor = state
+            .set_realtime(now, at(10, 0))
+            .expect("monotonic itself");
+        assert_eq!(floor.reading(FastClock::Realtime).at(now), Some(at(10, 0)));
+        assert!(state
+            .set_realtime(now, at(SETTABLE_SECONDS_LIMIT - 1, 999_999_999))
+            .is_ok());
+        assert_eq!(
+            state.set_realtime(now, at(SETTABLE_SECONDS_LIMIT, 0)),
+            Err(TimeError::InvalidTime)
+        );
+        assert_eq!(SETTABLE_SECONDS_LIMIT, 8_277_292_036);
+        assert!(!settable(at(i64::MIN, 0)));
+        assert!(settable(at(0, 0)));
+    }
+
+    #[test]
+    fn timezones_are_stored_and_the_first_one_alone_warps_realtime() {
+        let now = 10 * QEMU_FREQUENCY;
+        let state = ClockState::at_boot(QEMU_FREQUENCY, 0, WALL_CLOCK).expect("valid");
+        let zone = |minutes_west| Timezone {
+            minutes_west,
+            dst_time: 0,
+        };
+        let realtime = |state: &ClockState| state.reading(FastClock::Realtime).at(now);
+        let kept = state
+            .set_timezone(now, zone(-60), TimezoneWarp::Keep)
+            .expect("in range");
+        assert_eq!(kept.timezone, zone(-60));
+        assert_eq!(realtime(&kept), realtime(&state));
+        // An RTC in local time one hour east of UTC ran an hour ahead: go back an hour.
+        let warped = state
+            .set_timezone(now, zone(-60), TimezoneWarp::Warp)
+            .expect("in range");
+        assert_eq!(warped.timezone, zone(-60));
+        assert_eq!(
+            realtime(&warped),
+            Some(Timespec {
+                seconds: WALL_CLOCK + 10 - 3600,
+                nanoseconds: 0
+            })
+        );
+        assert_eq!(
+            warped.reading(FastClock::Monotonic).at(now),
+            state.reading(FastClock::Monotonic).at(now)
+        );
+        for minutes_west in [15 * 60 + 1, -15 * 60 - 1, i32::MIN, i32::MAX] {
+            assert_eq!(
+                state.set_timezone(now, zone(minutes_west), TimezoneWarp::Keep),
+                Err(TimeError::InvalidTime)
+            );
+        }
+        assert!(state
+            .set_timezone(now, zone(-15 * 60), TimezoneWarp::Keep)
+            .is_ok());
+        // A warp that would take realtime below the monotonic clock is skipped.
+        let early = ClockState::at_boot(QEMU_FREQUENCY, 0, 100).expect("valid");
+        let unwarped = early
+            .set_timezone(now, zone(-600), TimezoneWarp::Warp)
+            .expect("zone still stored");
+        assert_eq!(unwarped.timezone, zone(-600));
+        assert_eq!(realtime(&unwarped), realtime(&early));
     }
 }
