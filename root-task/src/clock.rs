@@ -4,7 +4,9 @@
 
 use crate::frames::FrameId;
 use crate::objects::Objects;
-use vdso_data::{ClockClass, ClockState, FastClock, Timespec, VvarPage};
+use vdso_data::{
+    ClockClass, ClockState, FastClock, TimeError, Timespec, Timezone, TimezoneWarp, VvarPage,
+};
 
 /// Where the RTC's page is mapped in the root task (once, at boot).
 const RTC_WINDOW: u64 = 0x20_0000_0000;
@@ -15,6 +17,15 @@ pub struct Clocks {
     state: ClockState,
     page: Option<&'static VvarPage>,
     frame: Option<FrameId>,
+    /// Whether settimeofday has stored a timezone since boot (only the first may warp).
+    timezone_history: TimezoneHistory,
+}
+
+/// Whether a timezone has been set since boot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TimezoneHistory {
+    NeverSet,
+    Set,
 }
 
 impl Clocks {
@@ -48,7 +59,12 @@ impl Clocks {
         if let Some(page) = page {
             page.publish(&state);
         }
-        Clocks { state, page, frame }
+        Clocks {
+            state,
+            page,
+            frame,
+            timezone_history: TimezoneHistory::NeverSet,
+        }
     }
 
     /// The counter frequency in Hz (CNTFRQ_EL0).
@@ -84,10 +100,66 @@ impl Clocks {
         }
     }
 
+    /// clock_settime(CLOCK_REALTIME): realtime and TAI jump to `time` (TAI keeping its
+    /// offset), published under the page's sequence counter so the vDSO and the syscall
+    /// path see the new time together.
+    ///
+    /// # Errors
+    /// [`TimeError::InvalidTime`] where Linux returns EINVAL (see
+    /// [`ClockState::set_realtime`]), [`TimeError::Overflow`].
+    pub fn set_realtime(&mut self, time: Timespec) -> Result<(), TimeError> {
+        let state = self.state.set_realtime(crate::arch::counter(), time)?;
+        self.publish(state);
+        Ok(())
+    }
+
+    /// settimeofday's timezone; `time_follows` says whether the same call also sets the
+    /// time (then the first zone does not warp realtime, see [`ClockState::set_timezone`]).
+    ///
+    /// # Errors
+    /// [`TimeError::InvalidTime`] for a zone more than 15 hours from UTC.
+    pub fn set_timezone(
+        &mut self,
+        timezone: Timezone,
+        time_follows: TimeFollows,
+    ) -> Result<(), TimeError> {
+        let warp = match (self.timezone_history, time_follows) {
+            (TimezoneHistory::NeverSet, TimeFollows::No) => TimezoneWarp::Warp,
+            _ => TimezoneWarp::Keep,
+        };
+        let state = self
+            .state
+            .set_timezone(crate::arch::counter(), timezone, warp)?;
+        self.timezone_history = TimezoneHistory::Set;
+        self.publish(state);
+        Ok(())
+    }
+
+    /// The timezone gettimeofday reports (what settimeofday stored; zero until then).
+    pub fn timezone(&self) -> Timezone {
+        self.state.timezone
+    }
+
+    /// Makes `state` current, for the syscall path and (under the sequence counter) the
+    /// vDSO.
+    fn publish(&mut self, state: ClockState) {
+        self.state = state;
+        if let Some(page) = self.page {
+            page.publish(&self.state);
+        }
+    }
+
     /// Whether the vvar page is published.
     pub fn published(&self) -> bool {
         self.page.is_some_and(VvarPage::is_published)
     }
+}
+
+/// Whether a settimeofday call sets the time as well as the timezone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeFollows {
+    Yes,
+    No,
 }
 
 fn fallback_state() -> ClockState {

@@ -6,6 +6,7 @@
 //! To add a system call: write `sys_<name>` in its family's file and add its row to
 //! [`call`]. Unknown numbers return ENOSYS, logged once per number at warn level.
 
+pub mod clock_set;
 pub mod fs;
 pub mod futex;
 pub mod misc;
@@ -167,7 +168,9 @@ fn call(context: &mut Context<'_>, syscall: Syscall, a: [u64; 6]) -> Result<usiz
         // Time.
         S::ClockGettime => time::sys_clock_gettime(context, a[0], a[1]),
         S::ClockGetres => time::sys_clock_getres(context, a[0], a[1]),
-        S::Gettimeofday => time::sys_gettimeofday(context, a[0], a[1]),
+        S::Gettimeofday => clock_set::sys_gettimeofday(context, a[0], a[1]),
+        S::ClockSettime => clock_set::sys_clock_settime(context, a[0], a[1]),
+        S::Settimeofday => clock_set::sys_settimeofday(context, a[0], a[1]),
         S::Nanosleep => time::sys_nanosleep(context, a[0], a[1]),
         S::ClockNanosleep => time::sys_clock_nanosleep(context, a[0], a[1], a[2], a[3]),
         S::Setitimer => time::sys_setitimer(context, a[0], a[1], a[2]),

@@ -1,0 +1,194 @@
+//! Setting the wall clock: clock_settime and settimeofday, with Linux's checks and errors,
+//! and gettimeofday's timezone (what settimeofday stored). Each change is published to the
+//! vvar page under its sequence counter, so the vDSO and the syscall path see it together.
+//!
+//! Every process runs with root's credentials, so the CAP_SYS_TIME check Linux makes
+//! always passes.
+
+use super::{int_argument, Context};
+use crate::clock::TimeFollows;
+use linux_personality::Errno;
+use vdso_data::{TimeError, Timespec, Timezone};
+
+const CLOCK_REALTIME: i32 = 0;
+const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+
+/// Negative clock ids encode a CPU-time clock (Linux's `CPUCLOCK_*`): the low two bits say
+/// which (3 is not a CPU clock: it marks a dynamic clock, of which there are none here),
+/// bit 2 marks a per-thread clock, and `!(id >> 3)` is the pid or tid (0: the caller).
+const CPU_CLOCK_WHICH_MASK: i32 = 3;
+const CPU_CLOCK_NOT_CPU: i32 = 3;
+const CPU_CLOCK_PER_THREAD: i32 = 4;
+
+/// clock_settime(2). Only CLOCK_REALTIME can be set.
+///
+/// # Errors
+/// `EINVAL` for a clock that cannot be set (checked first, as Linux does) or a time Linux
+/// refuses, `EPERM` for a CPU-time clock (they exist but are never settable), `EFAULT`.
+pub fn sys_clock_settime(
+    context: &mut Context<'_>,
+    clock: u64,
+    address: u64,
+) -> Result<usize, Errno> {
+    let clock = int_argument(clock);
+    if clock != CLOCK_REALTIME {
+        return Err(not_settable(context, clock));
+    }
+    let (seconds, nanoseconds) = read_pair(context, address)?;
+    set_realtime(
+        context,
+        Timespec {
+            seconds,
+            nanoseconds,
+        },
+    )?;
+    Ok(0)
+}
+
+/// settimeofday(2). Either pointer may be null; with both null it does nothing. The first
+/// timezone set since boot without a time moves realtime by the zone's offset (Linux's
+/// "the RTC kept local time" warp, which systemd seals by first setting a zero zone).
+///
+/// # Errors
+/// `EFAULT`; `EINVAL` for microseconds outside `0..10^6`, a time Linux refuses, or a zone
+/// more than 15 hours from UTC. As on Linux, a valid zone is stored even when the time
+/// that follows it is refused.
+pub fn sys_settimeofday(
+    context: &mut Context<'_>,
+    timeval: u64,
+    timezone: u64,
+) -> Result<usize, Errno> {
+    let time = match timeval {
+        0 => None,
+        address => {
+            let (seconds, microseconds) = read_pair(context, address)?;
+            // Linux lets 10^6 through here; the nanosecond check below refuses it.
+            if !(0..=1_000_000).contains(&microseconds) {
+                return Err(Errno::EINVAL);
+            }
+            Some(Timespec {
+                seconds,
+                nanoseconds: microseconds * 1000,
+            })
+        }
+    };
+    let zone = match timezone {
+        0 => None,
+        address => {
+            let mut bytes = [0u8; 8];
+            context.read_user(address, &mut bytes)?;
+            let (minutes_west, dst_time) = bytes.split_at(4);
+            Some(Timezone {
+                minutes_west: i32::from_le_bytes(
+                    minutes_west.try_into().map_err(|_| Errno::EFAULT)?,
+                ),
+                dst_time: i32::from_le_bytes(dst_time.try_into().map_err(|_| Errno::EFAULT)?),
+            })
+        }
+    };
+    if time.is_some_and(|time| !vdso_data::settable(time)) {
+        return Err(Errno::EINVAL);
+    }
+    if let Some(zone) = zone {
+        let follows = if time.is_some() {
+            TimeFollows::Yes
+        } else {
+            TimeFollows::No
+        };
+        context
+            .server
+            .clocks
+            .set_timezone(zone, follows)
+            .map_err(errno)?;
+    }
+    if let Some(time) = time {
+        set_realtime(context, time)?;
+    }
+    Ok(0)
+}
+
+/// gettimeofday(2): the time as the time family computes it, then the timezone
+/// settimeofday stored (the vDSO reads the same zone from the vvar page).
+///
+/// # Errors
+/// `EFAULT`.
+pub fn sys_gettimeofday(
+    context: &mut Context<'_>,
+    timeval: u64,
+    timezone: u64,
+) -> Result<usize, Errno> {
+    super::time::sys_gettimeofday(context, timeval, 0)?;
+    if timezone != 0 {
+        let zone = context.server.clocks.timezone();
+        let mut bytes = [0u8; 8];
+        bytes[..4].copy_from_slice(&zone.minutes_west.to_le_bytes());
+        bytes[4..].copy_from_slice(&zone.dst_time.to_le_bytes());
+        context.write_user(timezone, &bytes)?;
+    }
+    Ok(0)
+}
+
+/// Sets CLOCK_REALTIME.
+fn set_realtime(context: &mut Context<'_>, time: Timespec) -> Result<(), Errno> {
+    context.server.clocks.set_realtime(time).map_err(errno)?;
+    log::debug!(
+        "pid {}: CLOCK_REALTIME set to {}.{:09}",
+        context.pid,
+        time.seconds,
+        time.nanoseconds
+    );
+    Ok(())
+}
+
+/// Linux answers every refused time with EINVAL.
+fn errno(_: TimeError) -> Errno {
+    Errno::EINVAL
+}
+
+/// Reads two 64-bit words (a `timespec` or a `timeval`).
+fn read_pair(context: &mut Context<'_>, address: u64) -> Result<(i64, i64), Errno> {
+    let mut bytes = [0u8; 16];
+    context.read_user(address, &mut bytes)?;
+    let (first, second) = bytes.split_at(8);
+    let word = |half: &[u8]| -> Result<i64, Errno> {
+        Ok(i64::from_le_bytes(
+            half.try_into().map_err(|_| Errno::EFAULT)?,
+        ))
+    };
+    Ok((word(first)?, word(second)?))
+}
+
+/// The error for setting a clock other than CLOCK_REALTIME: `EPERM` for a CPU-time clock
+/// that exists (Linux checks the target, then refuses), `EINVAL` for everything else
+/// (the monotonic, coarse, boot-time, TAI and alarm clocks have no setter; unknown ids).
+fn not_settable(context: &Context<'_>, clock: i32) -> Errno {
+    match clock {
+        CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => Errno::EPERM,
+        clock if clock < 0 && cpu_clock_target_exists(context, clock) => Errno::EPERM,
+        _ => Errno::EINVAL,
+    }
+}
+
+/// Whether a negative clock id names the CPU clock of an existing process, or of a thread
+/// in the caller's process.
+fn cpu_clock_target_exists(context: &Context<'_>, clock: i32) -> bool {
+    if clock & CPU_CLOCK_WHICH_MASK == CPU_CLOCK_NOT_CPU {
+        return false;
+    }
+    let Ok(id) = u32::try_from(!(clock >> 3)) else {
+        return false;
+    };
+    if id == 0 {
+        return true;
+    }
+    if clock & CPU_CLOCK_PER_THREAD != 0 {
+        context
+            .server
+            .threads
+            .get(&id)
+            .is_some_and(|thread| thread.pid == context.pid)
+    } else {
+        context.server.processes.contains_key(&id)
+    }
+}
