@@ -117,6 +117,7 @@ fn main(bootinfo: &'static BootInfo) -> ! {
             image,
             trap == TrapMode::Rewrite,
             config.options.vdso_loading,
+            config.options.bench_report,
         ),
         None => {
             log::info!("no /vdso.so: programs run without a vDSO");

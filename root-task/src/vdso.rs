@@ -6,7 +6,8 @@
 //! With `option vdso-reload-per-exec` every exec instead reads `/vdso.so` from the file
 //! system, checks it and copies it into fresh frames: what a server without the preload
 //! would do, kept to measure what the preload saves. Either way the mapping step is timed
-//! with the virtual counter, and init's exit reports the mean as
+//! with the virtual counter, and with `option bench-report` (which `cargo xtask bench`
+//! passes) init's exit reports the mean as
 //! `BENCH vdso_map_at_exec_<preloaded|reloaded> <instructions> <execs>` (instructions
 //! under `-icount shift=0`, where one counter nanosecond is one instruction).
 
@@ -15,7 +16,7 @@ use crate::frames::FrameId;
 use crate::objects::{AllocError, Objects};
 use alloc::vec::Vec;
 use core::cell::Cell;
-use linux_personality::boot_config::VdsoLoading;
+use linux_personality::boot_config::{BenchReport, VdsoLoading};
 use linux_personality::elf_plan::PAGE_SIZE;
 use linux_personality::fs::Fs;
 use linux_personality::{Permissions, Placement, Sharing, Vma, VmaKind};
@@ -31,6 +32,7 @@ pub struct Vdso {
     /// Offset of `__kernel_rt_sigreturn` from the image base.
     pub sigreturn_offset: u64,
     loading: VdsoLoading,
+    bench_report: BenchReport,
     rewrite_svc: bool,
     /// Counter ticks spent in the mapping step, and how many steps.
     map_ticks: Cell<u64>,
@@ -167,6 +169,7 @@ impl Vdso {
         image: &[u8],
         rewrite_svc: bool,
         loading: VdsoLoading,
+        bench_report: BenchReport,
     ) -> Option<Vdso> {
         let info = match vdso_check::check(image) {
             Ok(info) => info,
@@ -217,6 +220,7 @@ impl Vdso {
             text,
             sigreturn_offset,
             loading,
+            bench_report,
             rewrite_svc,
             map_ticks: Cell::new(0),
             maps: Cell::new(0),
@@ -224,12 +228,12 @@ impl Vdso {
         })
     }
 
-    /// Prints the mean cost of the mapping step as a `BENCH` line (nothing before the
-    /// first exec).
+    /// Prints the mean cost of the mapping step as a `BENCH` line under `option
+    /// bench-report` (nothing before the first exec).
     pub fn report(&self) {
         let maps = self.maps.get();
         let frequency = crate::arch::counter_frequency();
-        if maps == 0 || frequency == 0 {
+        if self.bench_report == BenchReport::Silent || maps == 0 || frequency == 0 {
             return;
         }
         // Tenths of a nanosecond per map: ticks * 1e10 / (frequency * maps).

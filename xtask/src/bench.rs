@@ -47,6 +47,9 @@ const VDSO_RELOAD_IMAGE: &str = "bench-programs-vdso-reload";
 /// The process-server option of the second boot, and what that boot runs.
 const VDSO_RELOAD_OPTION: &str = "vdso-reload-per-exec";
 const VDSO_RELOAD_PROGRAMS: &str = "exec clock";
+/// The process-server option every bench boot of it gets: print the server's own `BENCH`
+/// figures (`vdso_map_at_exec_*`), which ordinary boots leave out.
+const BENCH_REPORT_OPTION: &str = "bench-report";
 /// The results of that boot that make rows (with [`VDSO_RELOAD_SUFFIX`]): the exec cycle,
 /// and a clock read through the vDSO copy each exec made, which must cost what the
 /// preloaded one does (the other clock figures would repeat the first boot's).
@@ -848,15 +851,17 @@ fn write_initramfs(programs: &[PathBuf], path: &Path) -> Result<(), String> {
 }
 
 /// Writes the boot archive of the process server: the same `/init` and `/bench/*` as the
-/// initramfs, `/vdso.so`, and a boot configuration running `/init` with `options` and
-/// `environment` (the server adds `/dev/console`, `/tmp` and `/proc` itself).
+/// initramfs, `/vdso.so`, and a boot configuration running `/init` with `options` (and
+/// [`BENCH_REPORT_OPTION`]) and `environment` (the server adds `/dev/console`, `/tmp` and
+/// `/proc` itself).
 fn write_server_archive(
     programs: &[PathBuf],
     vdso: &Path,
-    options: Vec<String>,
+    mut options: Vec<String>,
     environment: Vec<String>,
     path: &Path,
 ) -> Result<(), String> {
+    options.push(BENCH_REPORT_OPTION.to_owned());
     let mut files = vec![(String::from("vdso.so"), vdso.to_path_buf())];
     for program in programs {
         let name = program
@@ -2035,6 +2040,31 @@ linux-image-arm64-unsigned - not a versioned package
         let text = String::from_utf8_lossy(&bytes);
         assert!(text.contains("init\0"));
         assert!(text.trim_end_matches('\0').ends_with("TRAILER!!!"));
+    }
+
+    #[test]
+    fn server_archives_ask_for_the_servers_bench_figures() {
+        let directory =
+            std::env::temp_dir().join(format!("xtask-bench-archive-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let (init, vdso, archive) = (
+            directory.join("init"),
+            directory.join("vdso.so"),
+            directory.join("server.cpio"),
+        );
+        std::fs::write(&init, b"init").unwrap();
+        std::fs::write(&vdso, b"vdso").unwrap();
+        write_server_archive(
+            &[init],
+            &vdso,
+            vec![VDSO_RELOAD_OPTION.to_owned()],
+            Vec::new(),
+            &archive,
+        )
+        .unwrap();
+        let text = String::from_utf8_lossy(&std::fs::read(&archive).unwrap()).into_owned();
+        std::fs::remove_dir_all(&directory).unwrap();
+        assert!(text.contains("option vdso-reload-per-exec\noption bench-report\n"));
     }
 
     #[test]

@@ -40,6 +40,16 @@ pub enum VdsoLoading {
     ReloadPerExec,
 }
 
+/// Whether the server prints its own `BENCH` figures (the vDSO mapping step's mean cost,
+/// when init exits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BenchReport {
+    /// No figures (the default).
+    Silent,
+    /// `option bench-report`: what `cargo xtask bench` passes.
+    Print,
+}
+
 /// Options for the process server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BootOptions {
@@ -49,6 +59,8 @@ pub struct BootOptions {
     pub log_level: u8,
     /// `option vdso-reload-per-exec`.
     pub vdso_loading: VdsoLoading,
+    /// `option bench-report`.
+    pub bench_report: BenchReport,
 }
 
 impl Default for BootOptions {
@@ -57,6 +69,7 @@ impl Default for BootOptions {
             syscall_trap: SyscallTrap::Automatic,
             log_level: 2,
             vdso_loading: VdsoLoading::Preloaded,
+            bench_report: BenchReport::Silent,
         }
     }
 }
@@ -172,6 +185,7 @@ fn parse_option(
     match value {
         b"svc-rewrite" => options.syscall_trap = SyscallTrap::Rewrite,
         b"vdso-reload-per-exec" => options.vdso_loading = VdsoLoading::ReloadPerExec,
+        b"bench-report" => options.bench_report = BenchReport::Print,
         _ => {
             let level = value.strip_prefix(b"log=").ok_or_else(unknown)?;
             options.log_level = match level {
@@ -223,6 +237,9 @@ mod tests {
         let reload = BootConfig::parse(b"arg /init\noption vdso-reload-per-exec\n").unwrap();
         assert_eq!(reload.options.vdso_loading, VdsoLoading::ReloadPerExec);
         assert_eq!(reload.options.syscall_trap, SyscallTrap::Automatic);
+        assert_eq!(reload.options.bench_report, BenchReport::Silent);
+        let bench = BootConfig::parse(b"arg /init\noption bench-report\n").unwrap();
+        assert_eq!(bench.options.bench_report, BenchReport::Print);
     }
 
     #[test]
