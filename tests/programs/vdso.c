@@ -1,11 +1,23 @@
 /* vdso.c: the vDSO as its consumers see it: found through AT_SYSINFO_EHDR, walked the way
  * musl and Go walk it, its functions called directly, its [vdso] and [vvar] mappings in
- * /proc/self/maps (the [vdso] bytes are dumped to argv[1], default /tmp/vdso.dump, for the
- * host checker), write protection, and a new base at every exec.
+ * /proc/self/maps (the [vdso] bytes are dumped to argv[1], default /tmp/vdso.dump, and as
+ * hex lines on stdout for the host checker), write protection, a new base at every exec,
+ * setting the wall clock (both paths see it at once), CLOCK_REALTIME against the host's
+ * clock, monotonicity, and the sigreturn trampoline.
  * Without a vDSO (qemu-user) the vDSO cases SKIP; the /proc/self/maps format and the libc
- * time fallback still run. */
+ * time fallback still run.
+ *
+ * `vdso --without-vdso` runs another case set instead, for a system booted with a /vdso.so
+ * the process server refused: no AT_SYSINFO_EHDR, and every clock still works through the
+ * system call.
+ *
+ * Host time: vdso_realtime_matches_host prints `HOST_REALTIME?` and reads the host's Unix
+ * time (`<seconds>.<nanoseconds>`) from stdin, which the test harness types in. With
+ * VDSO_HOST_REALTIME=required in the environment (the harness sets it) a missing answer
+ * fails the case; without it the case SKIPs, so the program can be run by hand. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -18,6 +30,13 @@
 
 #ifndef DT_RELR
 #define DT_RELR 36
+#endif
+#ifndef CLOCK_TAI
+#define CLOCK_TAI 11
+#endif
+#ifndef CLOCK_REALTIME_ALARM
+#define CLOCK_REALTIME_ALARM 8
+#define CLOCK_BOOTTIME_ALARM 9
 #endif
 
 static const char *const exports[] = {"__kernel_clock_gettime", "__kernel_gettimeofday",
@@ -502,28 +521,598 @@ static void test_vdso_libc_time_agrees_with_syscall(void)
 	CHECK(now.tv_sec > 1704067200); /* wall-clock time, not time since boot */
 }
 
+/* ---- the clocks: dump, host time, setting the time, monotonicity, sigreturn ---- */
+
+/* The vDSO's functions, resolved once in main (NULL without a vDSO). */
+static clock_gettime_function vdso_gettime;
+static gettimeofday_function vdso_timeofday;
+
+/* `clock` through the vDSO function when there is one, else libc; -1 on error. */
+static int64_t read_clock(clockid_t clock)
+{
+	struct timespec time;
+	int result = vdso_gettime ? vdso_gettime(clock, &time) : clock_gettime(clock, &time);
+	return result == 0 ? nanoseconds(&time) : -1;
+}
+
+/* `clock` through the system call; -1 on error. */
+static int64_t raw_clock(clockid_t clock)
+{
+	struct timespec time;
+	return syscall(SYS_clock_gettime, clock, &time) == 0 ? nanoseconds(&time) : -1;
+}
+
+/* gettimeofday through the vDSO function when there is one, else libc, in microseconds. */
+static int64_t read_timeofday(struct timezone *zone)
+{
+	struct timeval time;
+	int result = vdso_timeofday ? vdso_timeofday(&time, zone) : gettimeofday(&time, zone);
+	return result == 0 ? (int64_t)time.tv_sec * 1000000 + time.tv_usec : -1;
+}
+
+static long set_realtime(int64_t time)
+{
+	struct timespec value = {.tv_sec = time / 1000000000, .tv_nsec = time % 1000000000};
+	return syscall(SYS_clock_settime, CLOCK_REALTIME, &value);
+}
+
+/* The [vdso] mapping as hex lines on stdout, which the harness decodes and checks with
+ * vdso-check (the guest has no other way to hand bytes to the host). */
+static void test_vdso_dump_to_console(void)
+{
+	SKIP_WITHOUT_VDSO();
+	struct mapping vdso;
+	CHECK_MSG(find_mapping("[vdso]", 0, &vdso) == 0, "no [vdso] line in /proc/self/maps");
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *bytes = (const unsigned char *)vdso.start;
+	size_t length = vdso.end - vdso.start;
+	char line[256];
+	int used = snprintf(line, sizeof line, "VDSO_DUMP_BEGIN %zu\n", length);
+	CHECK_EQ(write(1, line, (size_t)used), used);
+	for (size_t offset = 0; offset < length; offset += 64) {
+		used = snprintf(line, sizeof line, "VDSO_DUMP %zx ", offset);
+		for (size_t index = offset; index < length && index < offset + 64; index++) {
+			line[used++] = digits[bytes[index] >> 4];
+			line[used++] = digits[bytes[index] & 15];
+		}
+		line[used++] = '\n';
+		CHECK_EQ(write(1, line, (size_t)used), used);
+	}
+	static const char end[] = "VDSO_DUMP_END\n";
+	CHECK_EQ(write(1, end, sizeof end - 1), (long)sizeof end - 1);
+}
+
+/* Ids Linux rejects for every process, through each path. */
+static void test_vdso_invalid_clock_ids(void)
+{
+	static const clockid_t invalid[] = {10 /* CLOCK_SGI_CYCLE */, 12, 13, 16, 1000, 0x7fffffff};
+	for (size_t index = 0; index < sizeof invalid / sizeof invalid[0]; index++) {
+		struct timespec time;
+		CHECK_ERRNO(syscall(SYS_clock_gettime, invalid[index], &time), EINVAL);
+		CHECK_ERRNO(syscall(SYS_clock_getres, invalid[index], &time), EINVAL);
+		CHECK_ERRNO(clock_gettime(invalid[index], &time), EINVAL);
+		CHECK_ERRNO(clock_getres(invalid[index], &time), EINVAL);
+		if (vdso_gettime) {
+			CHECK_EQ(vdso_gettime(invalid[index], &time), -EINVAL);
+			CHECK_EQ(vdso_gettime(invalid[index], NULL), -EINVAL);
+		}
+	}
+}
+
+/* Prints the request and reads the host's `<seconds>.<9 digits>` from stdin within
+ * `timeout_ms`; 0 with *host in nanoseconds, or -1 with *why. */
+static int ask_host_realtime(int timeout_ms, int64_t *host, const char **why)
+{
+	static const char request[] = "HOST_REALTIME?\n";
+	if (write(1, request, sizeof request - 1) != (ssize_t)sizeof request - 1) {
+		*why = "cannot write the request";
+		return -1;
+	}
+	char line[64];
+	size_t have = 0;
+	int64_t deadline = raw_clock(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000000;
+	while (!memchr(line, '\n', have)) {
+		int64_t left = (deadline - raw_clock(CLOCK_MONOTONIC)) / 1000000;
+		if (left <= 0) {
+			*why = "no answer on stdin";
+			return -1;
+		}
+		if (have == sizeof line - 1) {
+			*why = "answer too long";
+			return -1;
+		}
+		struct pollfd input = {.fd = 0, .events = POLLIN};
+		if (poll(&input, 1, (int)left) <= 0)
+			continue;
+		ssize_t count = read(0, line + have, sizeof line - 1 - have);
+		if (count <= 0) {
+			*why = "stdin closed";
+			return -1;
+		}
+		have += (size_t)count;
+	}
+	line[have] = 0;
+	char *cursor = line;
+	while (*cursor == ' ' || *cursor == '\r')
+		cursor++;
+	char *end;
+	long long seconds = strtoll(cursor, &end, 10);
+	if (end == cursor || *end != '.' || seconds <= 0) {
+		*why = "answer is not <seconds>.<nanoseconds>";
+		return -1;
+	}
+	int64_t fraction = 0;
+	int places = 0;
+	for (cursor = end + 1; *cursor >= '0' && *cursor <= '9'; cursor++, places++)
+		fraction = fraction * 10 + (*cursor - '0');
+	if (places != 9) {
+		*why = "answer does not have 9 digits of nanoseconds";
+		return -1;
+	}
+	*host = (int64_t)seconds * 1000000000 + fraction;
+	return 0;
+}
+
+#define HOST_TOLERANCE 3000000000LL /* nanoseconds */
+
+/* CLOCK_REALTIME is the host's wall-clock time (QEMU's PL031 starts at it), to within a few
+ * seconds, through the vDSO and the system call. */
+static void test_vdso_realtime_matches_host(void)
+{
+	const char *mode = getenv("VDSO_HOST_REALTIME");
+	int required = mode && strcmp(mode, "required") == 0;
+	int64_t host = 0;
+	const char *why = "";
+	if (ask_host_realtime(required ? 30000 : 3000, &host, &why) != 0) {
+		if (required)
+			FAIL("VDSO_HOST_REALTIME=required, but %s", why);
+		tl_skip("no host time (%s): not run by the test harness", why);
+		return;
+	}
+	int64_t fast = read_clock(CLOCK_REALTIME), raw = raw_clock(CLOCK_REALTIME);
+	CHECK_MSG(fast - host <= HOST_TOLERANCE && host - fast <= HOST_TOLERANCE,
+		  "CLOCK_REALTIME %lld ns, the host said %lld ns (%+lld ms)", (long long)fast,
+		  (long long)host, (long long)((fast - host) / 1000000));
+	CHECK_MSG(raw - host <= HOST_TOLERANCE && host - raw <= HOST_TOLERANCE,
+		  "clock_gettime syscall %lld ns, the host said %lld ns (%+lld ms)", (long long)raw,
+		  (long long)host, (long long)((raw - host) / 1000000));
+}
+
+/* One hour and a quarter of a second. */
+#define JUMP 3600250000000LL
+#define COARSE 4000000LL /* the coarse clocks' resolution */
+
+static const clockid_t wall_clocks[] = {CLOCK_REALTIME, CLOCK_REALTIME_COARSE, CLOCK_TAI};
+static const clockid_t steady_clocks[] = {CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_BOOTTIME,
+					  CLOCK_MONOTONIC_COARSE};
+#define WALL_COUNT (sizeof wall_clocks / sizeof wall_clocks[0])
+#define STEADY_COUNT (sizeof steady_clocks / sizeof steady_clocks[0])
+
+static int64_t realtime_before_jump;
+
+static void child_sees_the_jump(void)
+{
+	_exit(read_clock(CLOCK_REALTIME) >= realtime_before_jump + JUMP ? 0 : 1);
+}
+
+/* Sets CLOCK_REALTIME forward by JUMP, reads every clock through both paths, and sets it
+ * back; then checks: the system call and the fast path (the vDSO, or libc without one) see
+ * the new time at once and agree; realtime, its coarse clock, TAI, gettimeofday and time()
+ * moved by JUMP; the monotonic clocks did not; a forked child sees it; the restore put
+ * realtime back where it would have been. Reads happen before any check, so a failed check
+ * never leaves the clock an hour out. */
+static void check_setting_the_time(void)
+{
+	int64_t wall_before[WALL_COUNT], wall_after[WALL_COUNT];
+	int64_t steady_before[STEADY_COUNT], steady_after[STEADY_COUNT];
+	int64_t start = raw_clock(CLOCK_MONOTONIC);
+	for (size_t index = 0; index < WALL_COUNT; index++)
+		wall_before[index] = read_clock(wall_clocks[index]);
+	for (size_t index = 0; index < STEADY_COUNT; index++)
+		steady_before[index] = read_clock(steady_clocks[index]);
+	int64_t timeofday_before = read_timeofday(NULL);
+	time_t seconds_before = time(NULL);
+
+	int64_t monotonic_before = raw_clock(CLOCK_MONOTONIC);
+	realtime_before_jump = raw_clock(CLOCK_REALTIME);
+	long set = set_realtime(realtime_before_jump + JUMP);
+	int set_errno = errno;
+	int64_t fast_first = read_clock(CLOCK_REALTIME);
+	int64_t raw_after = raw_clock(CLOCK_REALTIME);
+	int64_t fast_last = read_clock(CLOCK_REALTIME);
+	int64_t monotonic_after = raw_clock(CLOCK_MONOTONIC);
+
+	for (size_t index = 0; index < WALL_COUNT; index++)
+		wall_after[index] = read_clock(wall_clocks[index]);
+	for (size_t index = 0; index < STEADY_COUNT; index++)
+		steady_after[index] = read_clock(steady_clocks[index]);
+	int64_t timeofday_after = read_timeofday(NULL);
+	time_t seconds_after = time(NULL);
+	int64_t end = raw_clock(CLOCK_MONOTONIC);
+	int child = tl_in_child(child_sees_the_jump);
+
+	int64_t monotonic_restore = raw_clock(CLOCK_MONOTONIC);
+	long restored = set_realtime(raw_clock(CLOCK_REALTIME) - JUMP);
+	int restore_errno = errno;
+	int64_t realtime_restored = raw_clock(CLOCK_REALTIME);
+	int64_t monotonic_restored = raw_clock(CLOCK_MONOTONIC);
+
+	CHECK_MSG(set == 0, "clock_settime(CLOCK_REALTIME): errno %d (%s)", set_errno,
+		  strerror(set_errno));
+	CHECK_MSG(restored == 0, "restoring CLOCK_REALTIME: errno %d (%s)", restore_errno,
+		  strerror(restore_errno));
+	/* The system call moved by exactly JUMP: what else passed between the read before and
+	 * the read after is at most what CLOCK_MONOTONIC saw pass (1 ns for truncation). */
+	int64_t extra = raw_after - realtime_before_jump - JUMP;
+	CHECK_MSG(extra >= -1 && extra <= monotonic_after - monotonic_before + 1,
+		  "syscall realtime moved by JUMP%+lld ns, %lld ns elapsed", (long long)extra,
+		  (long long)(monotonic_after - monotonic_before));
+	/* The fast path saw it at once and agrees with the system call. */
+	CHECK_MSG(fast_first <= raw_after && raw_after <= fast_last &&
+			  fast_last - fast_first < 100000000,
+		  "fast %lld, syscall %lld, fast %lld", (long long)fast_first, (long long)raw_after,
+		  (long long)fast_last);
+	int64_t span = end - start;
+	for (size_t index = 0; index < WALL_COUNT; index++) {
+		int64_t moved = wall_after[index] - wall_before[index] - JUMP;
+		CHECK_MSG(moved >= -COARSE && moved <= span + COARSE,
+			  "clock %d moved by JUMP%+lld ns (%lld ns elapsed)", (int)wall_clocks[index],
+			  (long long)moved, (long long)span);
+	}
+	for (size_t index = 0; index < STEADY_COUNT; index++) {
+		int64_t moved = steady_after[index] - steady_before[index];
+		CHECK_MSG(moved >= 0 && moved <= span + COARSE,
+			  "clock %d moved by %lld ns across the set (%lld ns elapsed)",
+			  (int)steady_clocks[index], (long long)moved, (long long)span);
+	}
+	int64_t timeofday_moved = timeofday_after - timeofday_before - JUMP / 1000;
+	CHECK_MSG(timeofday_moved >= -1 && timeofday_moved <= span / 1000 + 1,
+		  "gettimeofday moved by JUMP%+lld us", (long long)timeofday_moved);
+	CHECK_MSG(seconds_after - seconds_before >= JUMP / 1000000000 &&
+			  seconds_after - seconds_before <= JUMP / 1000000000 + 1 + span / 1000000000,
+		  "time() moved by %lld s", (long long)(seconds_after - seconds_before));
+	CHECK_MSG(WIFEXITED(child) && WEXITSTATUS(child) == 0,
+		  "a forked child did not see the new time (status %#x)", child);
+	/* Restored to where realtime would have been; the restore itself loses the moment
+	 * between its read and its set, and the set loses the reads before it. */
+	int64_t off = realtime_restored - realtime_before_jump - (monotonic_restored - monotonic_before);
+	CHECK_MSG(off <= 1 && off > -100000000, "after the restore realtime is %+lld ns out",
+		  (long long)off);
+	(void)monotonic_restore;
+}
+
+static void test_vdso_clock_settime(void)
+{
+	SKIP_WITHOUT_VDSO();
+	check_setting_the_time();
+}
+
+/* Linux's errors; none of these calls may change the time. */
+static void check_settime_errors(void)
+{
+	int64_t monotonic_before = raw_clock(CLOCK_MONOTONIC);
+	int64_t realtime_before = raw_clock(CLOCK_REALTIME);
+	struct timespec now = {.tv_sec = realtime_before / 1000000000, .tv_nsec = 0};
+	/* clocks without a setter, and ids that are no clock: EINVAL, even before the pointer
+	 * is looked at */
+	static const clockid_t unsettable[] = {CLOCK_MONOTONIC,	      CLOCK_MONOTONIC_RAW,
+					       CLOCK_REALTIME_COARSE,  CLOCK_MONOTONIC_COARSE,
+					       CLOCK_BOOTTIME,	      CLOCK_TAI,
+					       CLOCK_REALTIME_ALARM,   CLOCK_BOOTTIME_ALARM,
+					       10,		      12,
+					       1000,		      -1};
+	for (size_t index = 0; index < sizeof unsettable / sizeof unsettable[0]; index++) {
+		CHECK_ERRNO(syscall(SYS_clock_settime, unsettable[index], &now), EINVAL);
+		CHECK_ERRNO(syscall(SYS_clock_settime, unsettable[index], NULL), EINVAL);
+	}
+	/* CPU-time clocks exist but can never be set */
+	CHECK_ERRNO(syscall(SYS_clock_settime, CLOCK_PROCESS_CPUTIME_ID, &now), EPERM);
+	CHECK_ERRNO(syscall(SYS_clock_settime, CLOCK_THREAD_CPUTIME_ID, &now), EPERM);
+	/* bad pointers */
+	CHECK_ERRNO(syscall(SYS_clock_settime, CLOCK_REALTIME, NULL), EFAULT);
+	CHECK_ERRNO(syscall(SYS_clock_settime, CLOCK_REALTIME, (void *)16), EFAULT);
+	/* times Linux refuses: nanoseconds out of range, negative, before boot (below
+	 * CLOCK_MONOTONIC), past TIME_SETTOD_SEC_MAX */
+	const struct timespec refused[] = {
+		{.tv_sec = now.tv_sec, .tv_nsec = 1000000000},
+		{.tv_sec = now.tv_sec, .tv_nsec = -1},
+		{.tv_sec = -1, .tv_nsec = 0},
+		{.tv_sec = 0, .tv_nsec = 0},
+		{.tv_sec = 8277292036LL, .tv_nsec = 0},
+	};
+	for (size_t index = 0; index < sizeof refused / sizeof refused[0]; index++)
+		CHECK_MSG(syscall(SYS_clock_settime, CLOCK_REALTIME, &refused[index]) == -1 &&
+				  errno == EINVAL,
+			  "clock_settime {%lld, %ld}: errno %d, expected EINVAL",
+			  (long long)refused[index].tv_sec, refused[index].tv_nsec, errno);
+	/* settimeofday: the same through a timeval, and the timezone's range */
+	const struct timeval refused_timeval[] = {
+		{.tv_sec = now.tv_sec, .tv_usec = 1000000},
+		{.tv_sec = now.tv_sec, .tv_usec = -1},
+		{.tv_sec = -1, .tv_usec = 0},
+		{.tv_sec = 0, .tv_usec = 0},
+	};
+	for (size_t index = 0; index < sizeof refused_timeval / sizeof refused_timeval[0]; index++)
+		CHECK_MSG(syscall(SYS_settimeofday, &refused_timeval[index], NULL) == -1 &&
+				  errno == EINVAL,
+			  "settimeofday {%lld, %ld}: errno %d, expected EINVAL",
+			  (long long)refused_timeval[index].tv_sec, refused_timeval[index].tv_usec,
+			  errno);
+	CHECK_ERRNO(syscall(SYS_settimeofday, (void *)16, NULL), EFAULT);
+	CHECK_ERRNO(syscall(SYS_settimeofday, NULL, (void *)16), EFAULT);
+	struct timezone too_far_west = {.tz_minuteswest = 15 * 60 + 1},
+			too_far_east = {.tz_minuteswest = -15 * 60 - 1};
+	CHECK_ERRNO(syscall(SYS_settimeofday, NULL, &too_far_west), EINVAL);
+	CHECK_ERRNO(syscall(SYS_settimeofday, NULL, &too_far_east), EINVAL);
+	CHECK_EQ(syscall(SYS_settimeofday, NULL, NULL), 0);
+	/* and the clock ran on undisturbed */
+	int64_t realtime_after = raw_clock(CLOCK_REALTIME);
+	int64_t monotonic_after = raw_clock(CLOCK_MONOTONIC);
+	int64_t off = (realtime_after - realtime_before) - (monotonic_after - monotonic_before);
+	CHECK_MSG(off <= 1 && off > -100000000, "realtime moved by %+lld ns", (long long)off);
+}
+
+static void test_vdso_clock_settime_errors(void)
+{
+	SKIP_WITHOUT_VDSO();
+	check_settime_errors();
+}
+
+/* settimeofday's timezone reaches gettimeofday through both paths at once; a zone alone
+ * (after the first) leaves the time alone; time and zone together set both. */
+static void test_vdso_settimeofday_timezone(void)
+{
+	SKIP_WITHOUT_VDSO();
+	struct timezone zero = {0, 0}, east = {.tz_minuteswest = -60, .tz_dsttime = 1},
+			west = {.tz_minuteswest = 300, .tz_dsttime = 0};
+	struct timezone fast_zone = {7, 7}, raw_zone = {7, 7}, fast_both = {7, 7}, raw_both = {7, 7};
+	struct timeval raw_time;
+	int64_t monotonic_before = raw_clock(CLOCK_MONOTONIC);
+	int64_t realtime_before = raw_clock(CLOCK_REALTIME);
+	/* a zero zone first, as systemd does: Linux's first zone without a time would
+	 * otherwise take the RTC to keep local time and move the clock */
+	long sealed = syscall(SYS_settimeofday, NULL, &zero);
+	long zoned = syscall(SYS_settimeofday, NULL, &east);
+	long fast_read = vdso_timeofday(NULL, &fast_zone);
+	long raw_read = syscall(SYS_gettimeofday, NULL, &raw_zone);
+	int64_t realtime_zoned = raw_clock(CLOCK_REALTIME);
+	int64_t monotonic_zoned = raw_clock(CLOCK_MONOTONIC);
+	/* both at once: two hours ahead, and another zone */
+	syscall(SYS_gettimeofday, &raw_time, NULL);
+	struct timeval ahead = {.tv_sec = raw_time.tv_sec + 7200, .tv_usec = raw_time.tv_usec};
+	long both = syscall(SYS_settimeofday, &ahead, &west);
+	int64_t fast_time = read_timeofday(&fast_both);
+	long raw_both_read = syscall(SYS_gettimeofday, &raw_time, &raw_both);
+	int64_t raw_microseconds = (int64_t)raw_time.tv_sec * 1000000 + raw_time.tv_usec;
+	/* restore the time (to the nanosecond) and the zone */
+	long restored = set_realtime(raw_clock(CLOCK_REALTIME) - 7200000000000LL);
+	long unzoned = syscall(SYS_settimeofday, NULL, &zero);
+	int64_t realtime_restored = raw_clock(CLOCK_REALTIME);
+	int64_t monotonic_restored = raw_clock(CLOCK_MONOTONIC);
+
+	CHECK_EQ(sealed, 0);
+	CHECK_EQ(zoned, 0);
+	CHECK_EQ(fast_read, 0);
+	CHECK_EQ(raw_read, 0);
+	CHECK_EQ(fast_zone.tz_minuteswest, -60);
+	CHECK_EQ(fast_zone.tz_dsttime, 1);
+	CHECK_EQ(raw_zone.tz_minuteswest, -60);
+	CHECK_EQ(raw_zone.tz_dsttime, 1);
+	int64_t off = (realtime_zoned - realtime_before) - (monotonic_zoned - monotonic_before);
+	CHECK_MSG(off <= 1 && off > -100000000, "setting a zone moved realtime by %+lld ns",
+		  (long long)off);
+	CHECK_EQ(both, 0);
+	CHECK_EQ(raw_both_read, 0);
+	CHECK_EQ(fast_both.tz_minuteswest, 300);
+	CHECK_EQ(raw_both.tz_minuteswest, 300);
+	int64_t ahead_microseconds = (int64_t)ahead.tv_sec * 1000000 + ahead.tv_usec;
+	CHECK_MSG(fast_time >= ahead_microseconds && raw_microseconds >= fast_time &&
+			  raw_microseconds - ahead_microseconds < 100000,
+		  "set %lld us, then fast %lld us, syscall %lld us", (long long)ahead_microseconds,
+		  (long long)fast_time, (long long)raw_microseconds);
+	CHECK_EQ(restored, 0);
+	CHECK_EQ(unzoned, 0);
+	off = (realtime_restored - realtime_before) - (monotonic_restored - monotonic_before);
+	/* settimeofday keeps microseconds: up to 1 us lost, plus the moments between reads */
+	CHECK_MSG(off <= 1 && off > -100000000, "after the restore realtime is %+lld ns out",
+		  (long long)off);
+	struct timezone final_zone = {7, 7};
+	CHECK_EQ(vdso_timeofday(NULL, &final_zone), 0);
+	CHECK_EQ(final_zone.tz_minuteswest, 0);
+}
+
+/* The monotonic clocks never go backwards across a million vDSO calls, with a system call
+ * every thousandth (the two paths must be monotonic together, too). */
+static void test_vdso_monotonic_never_backwards(void)
+{
+	SKIP_WITHOUT_VDSO();
+	static const struct {
+		clockid_t id;
+		long calls;
+	} runs[] = {{CLOCK_MONOTONIC, 1000000},
+		    {CLOCK_MONOTONIC_RAW, 250000},
+		    {CLOCK_BOOTTIME, 250000},
+		    {CLOCK_MONOTONIC_COARSE, 250000}};
+	for (size_t run = 0; run < sizeof runs / sizeof runs[0]; run++) {
+		int64_t previous = 0, first = -1;
+		for (long call = 0; call < runs[run].calls; call++) {
+			struct timespec time;
+			long result = call % 1000 == 999
+					      ? syscall(SYS_clock_gettime, runs[run].id, &time)
+					      : vdso_gettime(runs[run].id, &time);
+			CHECK_MSG(result == 0, "clock %d call %ld: %ld", (int)runs[run].id, call, result);
+			int64_t now = nanoseconds(&time);
+			CHECK_MSG(now >= previous, "clock %d went back %lld ns at call %ld (%s)",
+				  (int)runs[run].id, (long long)(previous - now), call,
+				  call % 1000 == 999 ? "syscall" : "vDSO");
+			previous = now;
+			if (first < 0)
+				first = now;
+		}
+		CHECK_MSG(previous > first, "clock %d stood still over %ld calls", (int)runs[run].id,
+			  runs[run].calls);
+	}
+}
+
+struct kernel_sigaction {
+	void (*handler)(int, siginfo_t *, void *);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
+#define SA_RESTORER_FLAG 0x04000000UL
+
+static volatile uintptr_t handler_return_address;
+static volatile int handled_signals;
+
+static void record_return_address(int signal_number, siginfo_t *info, void *context)
+{
+	(void)info;
+	(void)context;
+	handler_return_address = (uintptr_t)__builtin_return_address(0);
+	if (signal_number == SIGUSR2)
+		handled_signals++;
+}
+
+/* A handler installed with the raw system call and no SA_RESTORER (as glibc does on
+ * aarch64) returns through __kernel_rt_sigreturn, and the interrupted code carries on. */
+static void test_vdso_sigreturn_without_restorer(void)
+{
+	SKIP_WITHOUT_VDSO();
+	const uint32_t *trampoline = vdso_symbol(getauxval(AT_SYSINFO_EHDR), "__kernel_rt_sigreturn");
+	CHECK_MSG(trampoline != NULL, "__kernel_rt_sigreturn not found in the vDSO");
+	CHECK_EQ(trampoline[-1], 0xd503201f); /* nop */
+	CHECK_EQ(trampoline[0], 0xd2801168);  /* mov x8, #139 */
+	CHECK_EQ(trampoline[1], 0xd4000001);  /* svc #0 */
+	struct kernel_sigaction action = {.handler = record_return_address, .flags = SA_SIGINFO},
+				old, installed;
+	CHECK_EQ(syscall(SYS_rt_sigaction, SIGUSR2, &action, &old, 8), 0);
+	CHECK_EQ(syscall(SYS_rt_sigaction, SIGUSR2, NULL, &installed, 8), 0);
+	handled_signals = 0;
+	handler_return_address = 0;
+	volatile uint64_t canary = 0x5eed5eed5eed5eedULL;
+	long first = syscall(SYS_tgkill, getpid(), gettid(), SIGUSR2);
+	uintptr_t first_return = handler_return_address;
+	long second = syscall(SYS_kill, getpid(), SIGUSR2);
+	syscall(SYS_rt_sigaction, SIGUSR2, &old, NULL, 8);
+	CHECK_MSG(!(installed.flags & SA_RESTORER_FLAG), "SA_RESTORER appeared in the flags");
+	CHECK_EQ(first, 0);
+	CHECK_EQ(second, 0);
+	CHECK_EQ(handled_signals, 2);
+	CHECK_MSG(first_return == (uintptr_t)trampoline && handler_return_address == first_return,
+		  "handlers would return to %#lx and %#lx, __kernel_rt_sigreturn is %p",
+		  (unsigned long)first_return, (unsigned long)handler_return_address,
+		  (const void *)trampoline);
+	CHECK_EQ(canary, 0x5eed5eed5eed5eedULL);
+}
+
+/* ---- `--without-vdso`: a system that refused its /vdso.so ---- */
+
+static void test_vdso_absent(void)
+{
+	CHECK_MSG(getauxval(AT_SYSINFO_EHDR) == 0, "AT_SYSINFO_EHDR is %#lx",
+		  getauxval(AT_SYSINFO_EHDR));
+	struct mapping mapping;
+	CHECK_MSG(find_mapping("[vdso]", 0, &mapping) != 0, "a [vdso] mapping at %#lx",
+		  (unsigned long)mapping.start);
+	CHECK_MSG(find_mapping("[vvar]", 0, &mapping) != 0, "a [vvar] mapping at %#lx",
+		  (unsigned long)mapping.start);
+}
+
+/* Every clock through libc (now the system call) agrees with the raw system call. */
+static void test_vdso_absent_clocks_through_syscall(void)
+{
+	static const clockid_t clocks[] = {CLOCK_REALTIME,	    CLOCK_MONOTONIC,
+					   CLOCK_MONOTONIC_RAW,	    CLOCK_REALTIME_COARSE,
+					   CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME,
+					   CLOCK_TAI};
+	for (size_t index = 0; index < sizeof clocks / sizeof clocks[0]; index++) {
+		struct timespec first, raw, last, libc_resolution, raw_resolution;
+		CHECK_OK(clock_gettime(clocks[index], &first));
+		CHECK_EQ(syscall(SYS_clock_gettime, clocks[index], &raw), 0);
+		CHECK_OK(clock_gettime(clocks[index], &last));
+		CHECK_MSG(nanoseconds(&first) <= nanoseconds(&raw) &&
+				  nanoseconds(&raw) <= nanoseconds(&last) &&
+				  nanoseconds(&last) - nanoseconds(&first) < 100000000,
+			  "clock %d: libc %lld, syscall %lld, libc %lld", (int)clocks[index],
+			  (long long)nanoseconds(&first), (long long)nanoseconds(&raw),
+			  (long long)nanoseconds(&last));
+		CHECK_OK(clock_getres(clocks[index], &libc_resolution));
+		CHECK_EQ(syscall(SYS_clock_getres, clocks[index], &raw_resolution), 0);
+		CHECK_EQ(nanoseconds(&libc_resolution), nanoseconds(&raw_resolution));
+	}
+	struct timeval libc_time, raw_time;
+	struct timespec realtime;
+	time_t seconds = time(NULL);
+	CHECK_OK(gettimeofday(&libc_time, NULL));
+	CHECK_EQ(syscall(SYS_gettimeofday, &raw_time, NULL), 0);
+	CHECK_EQ(syscall(SYS_clock_gettime, CLOCK_REALTIME, &realtime), 0);
+	int64_t libc_microseconds = (int64_t)libc_time.tv_sec * 1000000 + libc_time.tv_usec;
+	int64_t raw_microseconds = (int64_t)raw_time.tv_sec * 1000000 + raw_time.tv_usec;
+	CHECK_MSG(libc_microseconds <= raw_microseconds &&
+			  raw_microseconds <= nanoseconds(&realtime) / 1000 &&
+			  nanoseconds(&realtime) / 1000 - libc_microseconds < 100000,
+		  "gettimeofday libc %lld us, syscall %lld us, clock_gettime %lld ns",
+		  (long long)libc_microseconds, (long long)raw_microseconds,
+		  (long long)nanoseconds(&realtime));
+	CHECK(seconds <= libc_time.tv_sec && libc_time.tv_sec - seconds <= 1);
+	CHECK_MSG(seconds > 1704067200, "time() is %lld, not wall-clock time", (long long)seconds);
+	struct timespec ignored;
+	CHECK_ERRNO(clock_gettime(12, &ignored), EINVAL);
+}
+
+static void test_vdso_absent_clock_settime(void)
+{
+	check_setting_the_time();
+}
+
+static void test_vdso_absent_clock_settime_errors(void)
+{
+	check_settime_errors();
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--report-vdso-base") == 0) {
 		uintptr_t base = getauxval(AT_SYSINFO_EHDR);
 		return write(1, &base, sizeof base) == sizeof base ? 0 : 1;
 	}
-	if (argc > 1)
+	int without_vdso = argc > 1 && strcmp(argv[1], "--without-vdso") == 0;
+	if (argc > 1 && !without_vdso)
 		dump_path = argv[1];
 	ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (length > 0)
 		self[length] = 0;
 	else if (!realpath(argv[0], self))
 		snprintf(self, sizeof self, "%s", argv[0]);
+	uintptr_t base = getauxval(AT_SYSINFO_EHDR);
+	vdso_gettime = (clock_gettime_function)vdso_symbol(base, "__kernel_clock_gettime");
+	vdso_timeofday = (gettimeofday_function)vdso_symbol(base, "__kernel_gettimeofday");
+	if (without_vdso) {
+		RUN(vdso_absent);
+		RUN(vdso_absent_clocks_through_syscall);
+		RUN(vdso_absent_clock_settime);
+		RUN(vdso_absent_clock_settime_errors);
+		return tl_finish();
+	}
 	RUN(vdso_elf_header_and_segments);
 	RUN(vdso_dynamic_section);
 	RUN(vdso_musl_walk);
 	RUN(vdso_go_walk);
 	RUN(vdso_kernel_functions_direct);
 	RUN(vdso_proc_maps_and_dump);
+	RUN(vdso_dump_to_console);
 	RUN(vdso_write_protection);
 	RUN(vdso_base_randomized_per_exec);
 	RUN(vdso_proc_maps_format);
 	RUN(vdso_libc_time_agrees_with_syscall);
+	RUN(vdso_invalid_clock_ids);
+	RUN(vdso_realtime_matches_host);
+	RUN(vdso_clock_settime);
+	RUN(vdso_clock_settime_errors);
+	RUN(vdso_settimeofday_timezone);
+	RUN(vdso_monotonic_never_backwards);
+	RUN(vdso_sigreturn_without_restorer);
 	return tl_finish();
 }

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
+use crate::console_dump::DumpDecoder;
 use crate::error::{Error, Result};
+use crate::guest_files::{GuestFile, VdsoDamage};
 use crate::images::{build_image_with_archive, ImageSpec, LogLevel};
 use crate::qemu::{self, Console, Debugger, Ending, LineVerdict, Timing};
 use crate::results::{Case, Suite};
@@ -125,6 +127,8 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         }),
     },
     // tests/programs/vdso.c: the vDSO image, its mapping, /proc/self/maps, the clocks.
+    // Its [vdso] dump is checked on the host (TEST_VDSO_DUMPS), and it asks for the host's
+    // time (TEST_PROMPTS), which the environment says it must get.
     SystemTest {
         name: "linux-vdso",
         root_task_package: "root-task",
@@ -132,6 +136,23 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
         expected: &[INIT_EXITED_OK],
         linux: Some(LinuxBoot {
             arguments: &["/bin/vdso"],
+            environment: &["VDSO_HOST_REALTIME=required"],
+            options: &[],
+        }),
+    },
+    // The same program with a damaged /vdso.so (TEST_FILES): the root task refuses it with
+    // the checker's message and runs programs without a vDSO, which still get the time.
+    SystemTest {
+        name: "linux-vdso-broken",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(180),
+        expected: &[
+            "/vdso.so: 1 violation(s); running without a vDSO",
+            "PT_LOAD flags are RWX, want R-X",
+            INIT_EXITED_OK,
+        ],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/vdso", "--without-vdso"],
             environment: &[],
             options: &[],
         }),
@@ -217,6 +238,50 @@ pub fn test_input(name: &str) -> &'static [qemu::InputStep] {
         .map_or(&[], |(_, steps)| *steps)
 }
 
+/// Questions a system test's programs print and the harness answers when asked, by test
+/// name (see [`qemu::Prompt`]).
+pub const TEST_PROMPTS: &[(&str, &[qemu::Prompt])] = &[(
+    "linux-vdso",
+    // vdso.c compares CLOCK_REALTIME with the host's clock.
+    &[qemu::Prompt {
+        request: "HOST_REALTIME?",
+        answer: qemu::Answer::HostRealtime,
+    }],
+)];
+
+/// The prompts of test `name`.
+pub fn test_prompts(name: &str) -> &'static [qemu::Prompt] {
+    TEST_PROMPTS
+        .iter()
+        .find(|(test, _)| *test == name)
+        .map_or(&[], |(_, prompts)| *prompts)
+}
+
+/// Files a system test's archive carries in place of the standard ones, by test name
+/// (guest path, what to put there).
+pub const TEST_FILES: &[(&str, &[(&str, GuestFile)])] = &[(
+    "linux-vdso-broken",
+    &[("/vdso.so", GuestFile::DamagedVdso(VdsoDamage::WritableLoad))],
+)];
+
+/// The file overrides of test `name`.
+pub fn test_files(name: &str) -> &'static [(&'static str, GuestFile)] {
+    TEST_FILES
+        .iter()
+        .find(|(test, _)| *test == name)
+        .map_or(&[], |(_, files)| *files)
+}
+
+/// Tests whose console carries a `[vdso]` dump (see [`crate::console_dump`]): the decoded
+/// bytes must pass the vDSO image checker, as a result named [`VDSO_DUMP_RESULT`].
+pub const TEST_VDSO_DUMPS: &[&str] = &["linux-vdso"];
+
+/// The result that judges a dumped `[vdso]`.
+pub const VDSO_DUMP_RESULT: &str = "dumped [vdso] passes vdso-check";
+
+/// The prefix of the dump's console lines.
+const VDSO_DUMP_PREFIX: &str = "VDSO_DUMP";
+
 /// Console lines containing any of these mean a component died: the test fails.
 pub const PANIC_MARKERS: &[&str] = &["KERNEL PANIC:", "ROOT TASK PANIC:", "LOADER PANIC:"];
 
@@ -293,6 +358,8 @@ pub struct Judge {
     cases: Vec<Case>,
     expected_seen: Vec<bool>,
     panic_line: Option<String>,
+    /// For tests in [`TEST_VDSO_DUMPS`].
+    vdso_dump: Option<DumpDecoder>,
 }
 
 impl Judge {
@@ -302,6 +369,9 @@ impl Judge {
             cases: Vec::new(),
             expected_seen: vec![false; test.expected.len()],
             panic_line: None,
+            vdso_dump: TEST_VDSO_DUMPS
+                .contains(&test.name)
+                .then(|| DumpDecoder::new(VDSO_DUMP_PREFIX)),
         }
     }
 
@@ -309,6 +379,9 @@ impl Judge {
     pub fn observe(&mut self, line: &str) -> LineVerdict {
         for (expected, seen) in self.test.expected.iter().zip(&mut self.expected_seen) {
             *seen |= line.contains(expected);
+        }
+        if let Some(decoder) = &mut self.vdso_dump {
+            decoder.observe(line);
         }
         match classify(line) {
             ConsoleLine::Pass { name } => self.cases.push(Case::pass(name)),
@@ -332,6 +405,9 @@ impl Judge {
     pub fn finish(mut self, ending: Ending, qemu_stderr: &str) -> Vec<Case> {
         if let Some(line) = self.panic_line.take() {
             self.cases.push(Case::fail("panic", line));
+        }
+        if let Some(decoder) = self.vdso_dump.take() {
+            self.cases.push(judge_vdso_dump(decoder.finish()));
         }
         for (expected, seen) in self.test.expected.iter().zip(&self.expected_seen) {
             let name = format!("expect {expected}");
@@ -365,6 +441,30 @@ impl Judge {
     }
 }
 
+/// The result for a dumped `[vdso]`: the checker's verdict on the decoded bytes, with
+/// every violation it reports, or why there were no bytes to check.
+fn judge_vdso_dump(dump: std::result::Result<Vec<u8>, String>) -> Case {
+    let bytes = match dump {
+        Ok(bytes) => bytes,
+        Err(why) => return Case::fail(VDSO_DUMP_RESULT, why),
+    };
+    match vdso_check::check(&bytes) {
+        Ok(_) => Case::pass(VDSO_DUMP_RESULT),
+        Err(violations) => {
+            let messages: Vec<String> = violations.iter().map(ToString::to_string).collect();
+            Case::fail(
+                VDSO_DUMP_RESULT,
+                format!(
+                    "{} bytes, {} violation(s): {}",
+                    bytes.len(),
+                    violations.len(),
+                    messages.join("; ")
+                ),
+            )
+        }
+    }
+}
+
 /// Whether to copy each console line to the terminal while a test runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Echo {
@@ -388,15 +488,18 @@ pub fn run_system_test(
         None => None,
         Some(boot) => {
             let owned = |items: &[&str]| items.iter().map(|item| (*item).to_owned()).collect();
-            match crate::rootfs::standard_archive(
-                &workspace.root,
-                test.name,
-                None,
-                Vec::new(),
-                owned(boot.arguments),
-                owned(boot.environment),
-                owned(boot.options),
-            ) {
+            match crate::guest_files::prepare(&workspace.root, test.name, test_files(test.name))
+                .and_then(|extra| {
+                    crate::rootfs::standard_archive(
+                        &workspace.root,
+                        test.name,
+                        None,
+                        extra,
+                        owned(boot.arguments),
+                        owned(boot.environment),
+                        owned(boot.options),
+                    )
+                }) {
                 Ok(path) => Some(path),
                 Err(error) => {
                     eprintln!("{error}");
@@ -444,9 +547,12 @@ pub fn run_system_test(
         test.timeout.as_secs()
     );
     let mut judge = Judge::new(test);
-    let input = test_input(test.name);
+    let input = qemu::ConsoleInput {
+        steps: test_input(test.name),
+        prompts: test_prompts(test.name),
+    };
     let captured =
-        qemu::run_captured_with_input(&configuration, &boot, test.timeout, input, |line| {
+        qemu::run_captured_with_console(&configuration, &boot, test.timeout, input, |line| {
             if echo == Echo::Console {
                 println!("  | {line}");
             }
@@ -646,6 +752,85 @@ mod tests {
         assert!(excerpt.starts_with("[... start cut; full console in /t/boot.log ...]\n"));
         assert!(excerpt.ends_with(&"x".repeat(REPORT_CONSOLE_LIMIT)));
         assert!(!excerpt.contains('é'));
+    }
+
+    fn linux_vdso() -> SystemTest {
+        *SYSTEM_TESTS
+            .iter()
+            .find(|test| test.name == "linux-vdso")
+            .expect("a linux-vdso test")
+    }
+
+    #[test]
+    fn a_vdso_dump_is_judged_only_where_asked_for() {
+        // Other tests get no dump result.
+        let cases = judge(&["bootinfo check: ok"], Ending::Exited { code: Some(0) });
+        assert!(!cases.iter().any(|case| case.name == VDSO_DUMP_RESULT));
+        // linux-vdso without a dump fails that result.
+        let judge = Judge::new(linux_vdso());
+        let cases = judge.finish(Ending::Exited { code: Some(0) }, "");
+        assert!(cases.contains(&Case::fail(
+            VDSO_DUMP_RESULT,
+            "no VDSO_DUMP_BEGIN line on the console"
+        )));
+    }
+
+    #[test]
+    fn a_dump_the_checker_rejects_fails_with_the_checkers_messages() {
+        let mut judge = Judge::new(linux_vdso());
+        for line in [
+            "VDSO_DUMP_BEGIN 64",
+            "VDSO_DUMP 0 00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+            "VDSO_DUMP_END",
+        ] {
+            judge.observe(line);
+        }
+        let cases = judge.finish(Ending::Exited { code: Some(0) }, "");
+        let dump = cases
+            .iter()
+            .find(|case| case.name == VDSO_DUMP_RESULT)
+            .expect("a dump result");
+        assert_eq!(
+            dump.outcome,
+            Outcome::Fail("64 bytes, 1 violation(s): not an ELF file (bad magic)".into())
+        );
+        // A truncated dump says what was missing.
+        let mut judge = Judge::new(linux_vdso());
+        judge.observe("VDSO_DUMP_BEGIN 64");
+        judge.observe("VDSO_DUMP 0 7f454c46");
+        let cases = judge.finish(
+            Ending::TimedOut {
+                after: Duration::from_secs(1),
+            },
+            "",
+        );
+        assert!(cases.contains(&Case::fail(
+            VDSO_DUMP_RESULT,
+            "no VDSO_DUMP_END line: 4 of 64 bytes seen"
+        )));
+    }
+
+    #[test]
+    fn per_test_tables_name_existing_tests() {
+        let exists = |name: &str| SYSTEM_TESTS.iter().any(|test| test.name == name);
+        for name in TEST_VDSO_DUMPS {
+            assert!(exists(name), "{name}");
+        }
+        for (name, prompts) in TEST_PROMPTS {
+            assert!(exists(name) && !prompts.is_empty(), "{name}");
+        }
+        for (name, files) in TEST_FILES {
+            assert!(exists(name) && !files.is_empty(), "{name}");
+        }
+        for (name, _) in TEST_INPUT {
+            assert!(exists(name), "{name}");
+        }
+        assert_eq!(test_prompts("shell"), &[]);
+        assert_eq!(test_files("linux-vdso"), &[]);
+        assert_eq!(
+            test_files("linux-vdso-broken"),
+            &[("/vdso.so", GuestFile::DamagedVdso(VdsoDamage::WritableLoad))]
+        );
     }
 
     #[test]

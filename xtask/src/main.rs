@@ -3,8 +3,10 @@
 
 mod bench;
 mod cargo;
+mod console_dump;
 mod error;
 mod fuzz;
+mod guest_files;
 mod harness;
 mod host_tests;
 mod images;

@@ -220,6 +220,59 @@ pub fn input_due(steps: &[InputStep], mut next: usize, line: &str) -> (Vec<u8>, 
     (bytes, next)
 }
 
+/// A question the guest may print (as a console line containing `request`) any number of
+/// times; each time, the harness types the answer as it is at that moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prompt {
+    pub request: &'static str,
+    pub answer: Answer,
+}
+
+/// A value only the host knows, computed when the guest asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The host's CLOCK_REALTIME as `<seconds>.<nanoseconds, 9 digits>`.
+    HostRealtime,
+}
+
+impl Answer {
+    /// The text typed for this answer when the host's clock reads `now`.
+    pub fn text(self, now: std::time::SystemTime) -> String {
+        match self {
+            Answer::HostRealtime => {
+                let since_epoch = now
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                format!(
+                    "{}.{:09}",
+                    since_epoch.as_secs(),
+                    since_epoch.subsec_nanos()
+                )
+            }
+        }
+    }
+}
+
+/// The answers due after `line` (a newline after each), computed at `now`.
+pub fn answers_due(prompts: &[Prompt], line: &str, now: std::time::SystemTime) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for prompt in prompts {
+        if line.contains(prompt.request) {
+            bytes.extend_from_slice(prompt.answer.text(now).as_bytes());
+            bytes.push(b'\n');
+        }
+    }
+    bytes
+}
+
+/// What a captured boot types into the serial console: scripted steps, in order, and
+/// answers to the guest's prompts, whenever asked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConsoleInput<'a> {
+    pub steps: &'a [InputStep],
+    pub prompts: &'a [Prompt],
+}
+
 /// [`run_captured`], typing `input` into the serial console as its triggers appear
 /// (QEMU's stdin stays open until every step is sent; with no steps it is closed).
 ///
@@ -230,6 +283,30 @@ pub fn run_captured_with_input(
     boot: &[String],
     timeout: Duration,
     input: &[InputStep],
+    observe: impl FnMut(&str) -> LineVerdict,
+) -> Result<CapturedBoot> {
+    run_captured_with_console(
+        configuration,
+        boot,
+        timeout,
+        ConsoleInput {
+            steps: input,
+            prompts: &[],
+        },
+        observe,
+    )
+}
+
+/// [`run_captured_with_input`] that also answers `input.prompts` (with prompts, QEMU's
+/// stdin stays open for the whole boot).
+///
+/// # Errors
+/// QEMU cannot be started.
+pub fn run_captured_with_console(
+    configuration: &[String],
+    boot: &[String],
+    timeout: Duration,
+    input: ConsoleInput<'_>,
     mut observe: impl FnMut(&str) -> LineVerdict,
 ) -> Result<CapturedBoot> {
     use std::io::Write;
@@ -237,7 +314,7 @@ pub fn run_captured_with_input(
     let mut child = Command::new(QEMU_PROGRAM)
         .args(configuration)
         .args(boot)
-        .stdin(if input.is_empty() {
+        .stdin(if input.steps.is_empty() && input.prompts.is_empty() {
             Stdio::null()
         } else {
             Stdio::piped()
@@ -280,7 +357,13 @@ pub fn run_captured_with_input(
         let wake = stop_at.map_or(deadline, |stop| stop.min(deadline));
         match receiver.recv_timeout(wake.saturating_duration_since(now)) {
             Ok(line) => {
-                let (typed, next) = input_due(input, next_step, line_text(&line).as_ref());
+                let text = line_text(&line);
+                let (mut typed, next) = input_due(input.steps, next_step, text.as_ref());
+                typed.extend(answers_due(
+                    input.prompts,
+                    text.as_ref(),
+                    std::time::SystemTime::now(),
+                ));
                 next_step = next;
                 if let Some(pipe) = stdin.as_mut().filter(|_| !typed.is_empty()) {
                     if pipe.write_all(&typed).and_then(|()| pipe.flush()).is_err() {
@@ -556,6 +639,29 @@ mod tests {
         assert_eq!(input_due(&steps, 0, "init: ready"), (b"one\n".to_vec(), 1));
         assert_eq!(input_due(&steps, 1, "# one"), (b"two\n".to_vec(), 2));
         assert_eq!(input_due(&steps, 2, "# one"), (Vec::new(), 2));
+    }
+
+    #[test]
+    fn prompts_are_answered_each_time_with_the_value_at_that_moment() {
+        let prompts = [Prompt {
+            request: "HOST_REALTIME?",
+            answer: Answer::HostRealtime,
+        }];
+        let at = |seconds, nanoseconds| std::time::UNIX_EPOCH + Duration::new(seconds, nanoseconds);
+        assert_eq!(
+            answers_due(&prompts, "HOST_REALTIME?", at(1_763_794_000, 5)),
+            b"1763794000.000000005\n"
+        );
+        assert_eq!(
+            answers_due(
+                &prompts,
+                "vdso: HOST_REALTIME?",
+                at(1_763_794_001, 999_999_999)
+            ),
+            b"1763794001.999999999\n"
+        );
+        assert!(answers_due(&prompts, "HOST_REALTIME", at(1, 0)).is_empty());
+        assert!(answers_due(&[], "HOST_REALTIME?", at(1, 0)).is_empty());
     }
 
     #[test]

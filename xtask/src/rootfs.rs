@@ -197,8 +197,8 @@ impl NewcWriter {
 
 /// The archive `run` and the Linux system tests boot: `tree` (default: the project's
 /// `rootfs/`), `/vdso.so` (built and checked), every C test program as `/bin/<name>`,
-/// `/init` (the `basic` test program, when the tree has none), `extra` files, and the
-/// boot configuration. Written to `target/rootfs/<name>.cpio`.
+/// `/init` (the `basic` test program, when the tree has none), `extra` files (each
+/// replacing a file of the same name), and the boot configuration. Written to `target/rootfs/<name>.cpio`.
 ///
 /// # Errors
 /// A failed vDSO or program build, an unreadable tree.
@@ -241,6 +241,8 @@ pub fn standard_archive(
             files.push((guest, program.clone()));
         }
     }
+    // An extra file replaces a standard one of the same name (a test's damaged /vdso.so).
+    files.retain(|(name, _)| !extra.iter().any(|(replacement, _)| replacement == name));
     files.extend(extra);
     let output = workspace_root
         .join("target")
