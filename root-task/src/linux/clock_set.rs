@@ -11,8 +11,6 @@ use linux_personality::Errno;
 use vdso_data::{TimeError, Timespec, Timezone};
 
 const CLOCK_REALTIME: i32 = 0;
-const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
-const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
 
 /// Negative clock ids encode a CPU-time clock (Linux's `CPUCLOCK_*`): the low two bits say
 /// which (3 is not a CPU clock: it marks a dynamic clock, of which there are none here),
@@ -24,18 +22,26 @@ const CPU_CLOCK_PER_THREAD: i32 = 4;
 /// clock_settime(2). Only CLOCK_REALTIME can be set.
 ///
 /// # Errors
-/// `EINVAL` for a clock that cannot be set (checked first, as Linux does) or a time Linux
-/// refuses, `EPERM` for a CPU-time clock (they exist but are never settable), `EFAULT`.
+/// In Linux's order: `EINVAL` for a clock without a setter (before the pointer is read);
+/// `EFAULT`; then `EPERM` for a negative id naming an existing CPU-time clock (its setter
+/// always refuses), `EINVAL` for one naming none, or for a time Linux refuses.
 pub fn sys_clock_settime(
     context: &mut Context<'_>,
     clock: u64,
     address: u64,
 ) -> Result<usize, Errno> {
     let clock = int_argument(clock);
+    // Linux's clocks named by negative ids (another process's or thread's CPU time, the
+    // dynamic clocks) have a setter that reads the time before refusing; the other clocks,
+    // the caller's own CPU-time clocks 2 and 3 included, have none.
+    let has_setter = clock == CLOCK_REALTIME || clock < 0;
+    if !has_setter {
+        return Err(Errno::EINVAL);
+    }
+    let (seconds, nanoseconds) = read_pair(context, address)?;
     if clock != CLOCK_REALTIME {
         return Err(not_settable(context, clock));
     }
-    let (seconds, nanoseconds) = read_pair(context, address)?;
     set_realtime(
         context,
         Timespec {
@@ -159,14 +165,13 @@ fn read_pair(context: &mut Context<'_>, address: u64) -> Result<(i64, i64), Errn
     Ok((word(first)?, word(second)?))
 }
 
-/// The error for setting a clock other than CLOCK_REALTIME: `EPERM` for a CPU-time clock
-/// that exists (Linux checks the target, then refuses), `EINVAL` for everything else
-/// (the monotonic, coarse, boot-time, TAI and alarm clocks have no setter; unknown ids).
+/// The error for setting a clock named by a negative id: `EPERM` for a CPU-time clock
+/// that exists (Linux checks the target, then refuses), `EINVAL` otherwise.
 fn not_settable(context: &Context<'_>, clock: i32) -> Errno {
-    match clock {
-        CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => Errno::EPERM,
-        clock if clock < 0 && cpu_clock_target_exists(context, clock) => Errno::EPERM,
-        _ => Errno::EINVAL,
+    if cpu_clock_target_exists(context, clock) {
+        Errno::EPERM
+    } else {
+        Errno::EINVAL
     }
 }
 
