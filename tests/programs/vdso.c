@@ -1076,6 +1076,35 @@ static void test_vdso_absent_clocks_through_syscall(void)
 	CHECK_ERRNO(clock_gettime(12, &ignored), EINVAL);
 }
 
+/* Linux's first settimeofday with a zone and no time takes the RTC to have kept local
+ * time and moves realtime by the zone's offset, once. This boot's first settimeofday is
+ * this one (run first in the set), so the warp is due; a second zone does not warp. */
+static void test_vdso_absent_first_timezone_warps(void)
+{
+	struct timezone east = {.tz_minuteswest = -60}, zero = {0, 0};
+	int64_t monotonic_start = raw_clock(CLOCK_MONOTONIC), realtime_start = raw_clock(CLOCK_REALTIME);
+	long first = syscall(SYS_settimeofday, NULL, &east);
+	int64_t realtime_warped = raw_clock(CLOCK_REALTIME), monotonic_warped = raw_clock(CLOCK_MONOTONIC);
+	/* each span is read monotonic first, realtime last, so the realtime span is the shorter */
+	int64_t monotonic_between = raw_clock(CLOCK_MONOTONIC), realtime_between = raw_clock(CLOCK_REALTIME);
+	long second = syscall(SYS_settimeofday, NULL, &zero);
+	int64_t realtime_second = raw_clock(CLOCK_REALTIME), monotonic_second = raw_clock(CLOCK_MONOTONIC);
+	long restored = set_realtime(raw_clock(CLOCK_REALTIME) + 3600000000000LL);
+	int64_t realtime_end = raw_clock(CLOCK_REALTIME), monotonic_end = raw_clock(CLOCK_MONOTONIC);
+	CHECK_EQ(first, 0);
+	CHECK_EQ(second, 0);
+	CHECK_EQ(restored, 0);
+	int64_t warp = (realtime_warped - realtime_start) - (monotonic_warped - monotonic_start);
+	CHECK_MSG(warp <= -3600000000000LL + 1 && warp > -3600000000000LL - 100000000,
+		  "the first zone (60 minutes east) moved realtime by %lld ns", (long long)warp);
+	int64_t again = (realtime_second - realtime_between) - (monotonic_second - monotonic_between);
+	CHECK_MSG(again <= 1 && again > -100000000, "the second zone moved realtime by %lld ns",
+		  (long long)again);
+	int64_t off = (realtime_end - realtime_start) - (monotonic_end - monotonic_start);
+	CHECK_MSG(off <= 1 && off > -100000000, "after the restore realtime is %+lld ns out",
+		  (long long)off);
+}
+
 static void test_vdso_absent_clock_settime(void)
 {
 	check_setting_the_time();
@@ -1104,6 +1133,7 @@ int main(int argc, char **argv)
 	vdso_gettime = (clock_gettime_function)vdso_symbol(base, "__kernel_clock_gettime");
 	vdso_timeofday = (gettimeofday_function)vdso_symbol(base, "__kernel_gettimeofday");
 	if (without_vdso) {
+		RUN(vdso_absent_first_timezone_warps);
 		RUN(vdso_absent);
 		RUN(vdso_absent_clocks_through_syscall);
 		RUN(vdso_absent_clock_settime);
