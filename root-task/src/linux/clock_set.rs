@@ -13,8 +13,9 @@ use vdso_data::{TimeError, Timespec, Timezone};
 const CLOCK_REALTIME: i32 = 0;
 
 /// Negative clock ids encode a CPU-time clock (Linux's `CPUCLOCK_*`): the low two bits say
-/// which (3 is not a CPU clock: it marks a dynamic clock, of which there are none here),
-/// bit 2 marks a per-thread clock, and `!(id >> 3)` is the pid or tid (0: the caller).
+/// which, bit 2 marks a per-thread clock, and `!(id >> 3)` is the pid or tid (0: the
+/// caller). Low bits 3 name no CPU clock: with bit 2 clear a dynamic (PTP-style) clock, of
+/// which there are none here, with it set nothing at all.
 const CPU_CLOCK_WHICH_MASK: i32 = 3;
 const CPU_CLOCK_NOT_CPU: i32 = 3;
 const CPU_CLOCK_PER_THREAD: i32 = 4;
