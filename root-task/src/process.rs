@@ -133,4 +133,6 @@ pub struct Thread {
     pub signals: ThreadSignals,
     /// The address of the last memory fault (`sigcontext.fault_address`).
     pub fault_address: u64,
+    /// CPU time and counters (`crate::accounting`).
+    pub times: linux_personality::process::cpu_time::ThreadTimes,
 }

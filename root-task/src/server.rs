@@ -69,6 +69,8 @@ pub struct Server {
     pub console: crate::console::Console,
     /// Pipe buffers, and the bookkeeping that wakes threads waiting on them.
     pub pipes: crate::linux::pipe::Pipes,
+    /// CPU-time accounting (`crate::accounting`).
+    pub accounting: crate::accounting::Accounting,
 }
 
 /// The file system as file-backed pages read it.
@@ -105,10 +107,12 @@ impl Server {
     pub fn run(&mut self) -> ! {
         let mut answer = Answer::None;
         loop {
+            self.account_idle(crate::arch::counter());
             let (badge, info, registers) = match answer {
                 Answer::Reply { length, words } => reply_recv(self.endpoint, length, &words),
                 Answer::None => sel4::syscall::recv(self.endpoint, sel4::syscall::Blocking::Block),
             };
+            self.account_woken(crate::arch::counter());
             if crate::events::is_notification(badge) {
                 self.notified(badge);
                 answer = Answer::None;
@@ -135,8 +139,13 @@ impl Server {
             return Answer::None;
         }
         self.serving = Some(tid);
+        self.account_message(tid);
         let answer = self.handle_fault(tid, info, words);
         self.serving = None;
+        match answer {
+            Answer::Reply { .. } => self.account_resumed(tid),
+            Answer::None => self.account_after_message(tid),
+        }
         answer
     }
 
@@ -208,13 +217,17 @@ impl Server {
             .resolve(objects, &FsFiles(fs), address, access)
         {
             Ok(_) if self.signal_work(tid) => {
+                self.account_page_fault(tid, owner);
                 self.fault_return(tid, words[vm_fault::IP]);
                 Answer::None
             }
-            Ok(_) => Answer::Reply {
-                length: 0,
-                words: [0; 12],
-            },
+            Ok(_) => {
+                self.account_page_fault(tid, owner);
+                Answer::Reply {
+                    length: 0,
+                    words: [0; 12],
+                }
+            }
             Err(fault) => {
                 use linux_personality::signal::info::{BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR};
                 let (signal, code) = match fault {
@@ -386,6 +399,7 @@ impl Server {
                 robust_list: 0,
                 signals: linux_personality::signal::ThreadSignals::new(),
                 fault_address: 0,
+                times: linux_personality::process::cpu_time::ThreadTimes::new(),
             },
         );
         if let Some(process) = self.processes.get_mut(&pid) {
@@ -496,6 +510,7 @@ impl Server {
 
     /// Removes a thread: its TCB stops and is recycled, a saved reply cap is dropped.
     pub fn remove_thread(&mut self, tid: Tid) {
+        self.account_thread_removed(tid);
         let Some(thread) = self.threads.remove(&tid) else {
             return;
         };
@@ -546,6 +561,7 @@ impl Server {
                 registers: *registers,
             };
         }
+        self.account_blocked(tid);
         Ok(())
     }
 
@@ -603,6 +619,7 @@ impl Server {
             }
         };
         send_reply(reply, length, &words);
+        self.account_resumed(tid);
         self.objects.cspace.free(reply);
     }
 
@@ -648,7 +665,9 @@ impl Server {
         for file in process.files.close_all() {
             self.release_description(file);
         }
+        let resident = process.space.resident_pages() as u64;
         process.space.destroy(&mut self.objects);
+        self.account_process_exited(pid, resident);
         self.timers.process_exited(pid);
         if pid == self.init_pid {
             let code = status.shell_status();
@@ -666,10 +685,12 @@ impl Server {
             Ok(outcome) => {
                 if outcome.notify.is_none() {
                     let _ = self.table.release(pid);
+                    self.account_released(pid);
                 }
                 if let Some((parent, _)) = outcome.notify {
                     if crate::linux::process::parent_discards_children(self, parent) {
                         let _ = self.table.reap(parent, pid);
+                        self.account_released(pid);
                     }
                 }
                 if let Some((parent, signal)) = outcome.notify {

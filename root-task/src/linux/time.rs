@@ -10,11 +10,14 @@ pub fn sys_clock_gettime(
     clock: u64,
     address: u64,
 ) -> Result<usize, Errno> {
-    let time = context
-        .server
-        .clocks
-        .now(int_argument(clock))
-        .ok_or(Errno::EINVAL)?;
+    let time = match super::usage::cpu_clock_now(context, clock) {
+        Some(reading) => reading?,
+        None => context
+            .server
+            .clocks
+            .now(int_argument(clock))
+            .ok_or(Errno::EINVAL)?,
+    };
     context.write_words(address, &[time.seconds as u64, time.nanoseconds as u64])?;
     Ok(0)
 }
@@ -24,11 +27,14 @@ pub fn sys_clock_getres(
     clock: u64,
     address: u64,
 ) -> Result<usize, Errno> {
-    let resolution = context
-        .server
-        .clocks
-        .resolution(int_argument(clock))
-        .ok_or(Errno::EINVAL)?;
+    let resolution = match super::usage::cpu_clock_resolution(context, clock) {
+        Some(resolution) => resolution?,
+        None => context
+            .server
+            .clocks
+            .resolution(int_argument(clock))
+            .ok_or(Errno::EINVAL)?,
+    };
     if address != 0 {
         context.write_words(
             address,
