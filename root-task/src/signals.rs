@@ -96,9 +96,10 @@ enum Step {
 fn policy_of(wait: &Wait) -> RestartPolicy {
     match wait {
         // Linux ends these with EINTR whenever a handler runs, SA_RESTART or not.
-        Wait::Signal | Wait::QueuedSignal { .. } | Wait::Sleep { .. } => {
-            RestartPolicy::OnlyWithoutHandler
-        }
+        Wait::Signal
+        | Wait::QueuedSignal { .. }
+        | Wait::Sleep { .. }
+        | Wait::Io(crate::linux::pipe::IoWait::Poll(_)) => RestartPolicy::OnlyWithoutHandler,
         _ => RestartPolicy::WithSaRestart,
     }
 }
