@@ -36,7 +36,8 @@ struct ProcessUsage {
     children: Usage,
 }
 
-/// `RUSAGE_SELF`, `RUSAGE_CHILDREN`, `RUSAGE_THREAD`.
+/// `RUSAGE_SELF`, `RUSAGE_CHILDREN`, `RUSAGE_THREAD`; also whose CPU clock a
+/// `clock_nanosleep` waits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Whose {
     Process(Pid),

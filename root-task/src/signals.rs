@@ -99,6 +99,7 @@ fn policy_of(wait: &Wait) -> RestartPolicy {
         Wait::Signal
         | Wait::QueuedSignal { .. }
         | Wait::Sleep { .. }
+        | Wait::CpuSleep { .. }
         | Wait::Io(crate::linux::pipe::IoWait::Poll(_)) => RestartPolicy::OnlyWithoutHandler,
         _ => RestartPolicy::WithSaRestart,
     }

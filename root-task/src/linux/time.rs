@@ -118,16 +118,16 @@ pub fn sys_clock_nanosleep(
 ) -> Result<usize, Errno> {
     const CLOCK_REALTIME: i32 = 0;
     const CLOCK_MONOTONIC: i32 = 1;
-    const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
     const CLOCK_BOOTTIME: i32 = 7;
     const CLOCK_TAI: i32 = 11;
+    if let Some(result) =
+        super::usage::cpu_clock_nanosleep(context, clock, flags, request, remaining)
+    {
+        return result;
+    }
     let clock = int_argument(clock);
     match clock {
         CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME | CLOCK_TAI => {}
-        // Linux sleeps on the process CPU clock; without CPU-time accounting we cannot.
-        CLOCK_PROCESS_CPUTIME_ID => return Err(Errno::EOPNOTSUPP),
-        CLOCK_THREAD_CPUTIME_ID => return Err(Errno::EINVAL),
         // Known clocks without a sleep (raw, coarse), as Linux answers them.
         _ if context.server.clocks.now(clock).is_some() => return Err(Errno::EOPNOTSUPP),
         _ => return Err(Errno::EINVAL),

@@ -97,15 +97,28 @@ enum Purpose {
 /// Reads `clock`.
 ///
 /// # Errors
-/// `EINVAL` if it names no thread of the caller's process, or no process (as Linux's
-/// `lookup_task`).
+/// As [`resolve`].
 fn cpu_clock_reading(
     context: &Context<'_>,
     clock: CpuClock,
     purpose: Purpose,
 ) -> Result<Timespec, Errno> {
+    let whose = resolve(context, clock, purpose)?;
+    let nanoseconds = reading(context.server, whose, clock.kind).ok_or(Errno::EINVAL)?;
+    Ok(Timespec {
+        seconds: (nanoseconds / 1_000_000_000) as i64,
+        nanoseconds: (nanoseconds % 1_000_000_000) as i64,
+    })
+}
+
+/// Whose time `clock` reads, for the caller.
+///
+/// # Errors
+/// `EINVAL` if it names no thread of the caller's process, or no process (as Linux's
+/// `lookup_task`).
+fn resolve(context: &Context<'_>, clock: CpuClock, purpose: Purpose) -> Result<Whose, Errno> {
     let server = &*context.server;
-    let whose = match clock.owner {
+    Ok(match clock.owner {
         CpuClockOwner::Thread(None) => Whose::Thread(context.tid),
         CpuClockOwner::Thread(Some(tid)) => {
             let thread = server.threads.get(&tid).ok_or(Errno::EINVAL)?;
@@ -124,17 +137,109 @@ fn cpu_clock_reading(
             }
             Whose::Process(pid)
         }
-    };
-    let usage = server.usage(whose).ok_or(Errno::EINVAL)?;
-    Ok(to_timespec(clock.kind.ticks(&usage), server))
+    })
 }
 
-fn to_timespec(ticks: u64, server: &Server) -> Timespec {
-    let nanoseconds = ticks_to_nanoseconds(ticks, server.clocks.frequency());
-    Timespec {
-        seconds: (nanoseconds / 1_000_000_000) as i64,
-        nanoseconds: (nanoseconds % 1_000_000_000) as i64,
+/// The `kind` time of `whose` in nanoseconds; `None` if it is gone.
+fn reading(server: &Server, whose: Whose, kind: CpuClockKind) -> Option<u64> {
+    let usage = server.usage(whose)?;
+    Some(ticks_to_nanoseconds(
+        kind.ticks(&usage),
+        server.clocks.frequency(),
+    ))
+}
+
+/// `clock_nanosleep` on a CPU-time clock; `None` if `clock` is not one.
+///
+/// The sleeper parks with a wall-clock timeout of the CPU time still to go: one CPU
+/// cannot give a process or thread more CPU time than the wall time that passes, so
+/// the clock is not yet at the target before then; at the timeout it is read again and
+/// either ends the sleep or arms the timeout for the rest ([`cpu_sleep_expired`]).
+pub fn cpu_clock_nanosleep(
+    context: &mut Context<'_>,
+    clock: u64,
+    flags: u64,
+    request: u64,
+    remaining: u64,
+) -> Option<Result<usize, Errno>> {
+    let clock = match decode_cpu_clock(int_argument(clock))? {
+        Ok(clock) => clock,
+        Err(errno) => return Some(Err(errno)),
+    };
+    Some(cpu_nanosleep(context, clock, flags, request, remaining))
+}
+
+fn cpu_nanosleep(
+    context: &mut Context<'_>,
+    clock: CpuClock,
+    flags: u64,
+    request: u64,
+    remaining: u64,
+) -> Result<usize, Errno> {
+    const TIMER_ABSTIME: u64 = 1;
+    // Linux refuses to sleep on the caller's own thread clock (it could never advance).
+    match clock.owner {
+        CpuClockOwner::Thread(None) => return Err(Errno::EINVAL),
+        CpuClockOwner::Thread(Some(tid)) if tid == context.tid => return Err(Errno::EINVAL),
+        _ => {}
     }
+    let whose = resolve(context, clock, Purpose::Validate)?;
+    let mut bytes = [0u8; 16];
+    context.read_user(request, &mut bytes)?;
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[..8]);
+    let seconds = i64::from_le_bytes(word);
+    word.copy_from_slice(&bytes[8..]);
+    let nanoseconds = i64::from_le_bytes(word);
+    let duration = linux_personality::timer_queue::duration_nanoseconds(seconds, nanoseconds)
+        .ok_or(Errno::EINVAL)?;
+    let now = reading(context.server, whose, clock.kind).ok_or(Errno::EINVAL)?;
+    let (target, remaining) = if flags & TIMER_ABSTIME != 0 {
+        // An absolute sleep leaves `remaining` alone.
+        (duration, 0)
+    } else {
+        (now.saturating_add(duration), remaining)
+    };
+    if target <= now {
+        return Ok(0);
+    }
+    let wait = crate::process::Wait::CpuSleep {
+        whose,
+        kind: clock.kind,
+        target,
+        remaining,
+    };
+    context
+        .server
+        .park(context.tid, wait, context.registers)
+        .map_err(|_| Errno::ENOMEM)?;
+    let deadline = context.server.timers.after(target - now);
+    crate::timer::arm_timeout(context.server, context.tid, deadline);
+    context.after = super::After::NoReply;
+    Ok(0)
+}
+
+/// A CPU-clock sleeper's wall timeout passed: done if the clock reached `target` (or
+/// its owner is gone), else wait for the rest.
+pub fn cpu_sleep_expired(
+    server: &mut Server,
+    tid: crate::process::Tid,
+    whose: Whose,
+    kind: CpuClockKind,
+    target: u64,
+) {
+    match reading(server, whose, kind) {
+        Some(now) if now < target => {
+            let deadline = server.timers.after(target - now);
+            crate::timer::arm_timeout(server, tid, deadline);
+        }
+        _ => server.unpark(tid, 0),
+    }
+}
+
+/// Nanoseconds of CPU time a sleeper interrupted now still had to wait.
+pub fn cpu_sleep_left(server: &Server, whose: Whose, kind: CpuClockKind, target: u64) -> u64 {
+    reading(server, whose, kind).map_or(0, |now| target.saturating_sub(now))
 }
 
 /// The `struct rusage` wait4/waitid report for `child`: an exited child's own and
