@@ -610,6 +610,12 @@ static void test_processes_getrusage_times(void)
 				usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
 	CHECK_MSG(cpu_microseconds >= 50000, "RUSAGE_SELF cpu %ld us after burning 60 ms",
 		  cpu_microseconds);
+	CHECK(usage.ru_maxrss > 0); /* KiB */
+	CHECK(usage.ru_minflt > 0); /* at least the stack and data pages */
+	struct rusage thread_usage;
+	CHECK_OK(getrusage(RUSAGE_THREAD, &thread_usage));
+	CHECK(thread_usage.ru_utime.tv_sec * 1000000L + thread_usage.ru_utime.tv_usec >= 40000);
+	CHECK_ERRNO(syscall(SYS_getrusage, RUSAGE_SELF, (void *)16), EFAULT);
 	struct tms after;
 	clock_t ticks_after = times(&after);
 	long hertz = sysconf(_SC_CLK_TCK);
@@ -633,6 +639,19 @@ static void test_processes_getrusage_times(void)
 	CHECK_OK(times(&after));
 	CHECK_MSG(after.tms_cutime + after.tms_cstime >= 4, "tms_cutime+cstime %ld",
 		  (long)(after.tms_cutime + after.tms_cstime));
+	/* wait4 reports the reaped child's own usage */
+	child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		burn_cpu(30);
+		_exit(0);
+	}
+	struct rusage child_usage;
+	CHECK_EQ(wait4(child, NULL, 0, &child_usage), child);
+	cpu_microseconds = (child_usage.ru_utime.tv_sec + child_usage.ru_stime.tv_sec) * 1000000L +
+			   child_usage.ru_utime.tv_usec + child_usage.ru_stime.tv_usec;
+	CHECK_MSG(cpu_microseconds >= 25000 && cpu_microseconds < 1000000, "wait4 rusage cpu %ld us",
+		  cpu_microseconds);
 	CHECK_ERRNO(getrusage(42, &usage), EINVAL);
 }
 
