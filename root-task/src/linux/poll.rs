@@ -172,17 +172,23 @@ fn finish_with_mask(
     signal_mask: Option<SignalSet>,
     progress: Result<Progress, Errno>,
 ) -> Result<usize, Errno> {
-    if let (Some(mask), Ok(Progress::Block(_))) = (signal_mask, &progress) {
-        let thread = context
-            .server
-            .threads
-            .get_mut(&context.tid)
-            .ok_or(Errno::ESRCH)?;
-        thread.signals.replace_mask_temporarily(mask);
-        if context.server.signal_work(context.tid) {
-            crate::timer::cancel_timeout(context.server, context.tid);
-            return Err(Errno::EINTR);
-        }
+    let Some(mask) = signal_mask else {
+        return pipe::finish(context, progress);
+    };
+    let thread = context
+        .server
+        .threads
+        .get_mut(&context.tid)
+        .ok_or(Errno::ESRCH)?;
+    if !matches!(progress, Ok(Progress::Block(_))) {
+        // A call restarted after a stop still has the mask of its first wait in place.
+        thread.signals.restore_saved_mask();
+        return pipe::finish(context, progress);
+    }
+    thread.signals.replace_mask_temporarily(mask);
+    if context.server.signal_work(context.tid) {
+        crate::timer::cancel_timeout(context.server, context.tid);
+        return Err(Errno::EINTR);
     }
     let result = pipe::finish(context, progress);
     if result.is_err() {
