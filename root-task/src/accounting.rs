@@ -3,13 +3,21 @@
 //!
 //! The arithmetic is [`linux_personality::process::cpu_time`]'s fair-share virtual
 //! clock; this file feeds it the counter (CNTVCT) at the server's two edges: waking for
-//! a message and going back to wait. Per trap that is two counter reads, a division and
-//! two thread look-ups. Nothing needs the kernel's help, so it works on real seL4 too.
+//! a message and going back to wait. Nothing needs the kernel's help, so it works on
+//! real seL4 too.
+//!
+//! The common trap (a call answered at once) costs two counter reads, a division and a
+//! few stores, and no thread look-up: the virtual clock stands still while the server
+//! works, so a thread served and answered at once is never taken off the running count
+//! (stopping and resuming it would cancel out), and its system time waits in
+//! `pending` until the next message, from the same thread in the common case, whose
+//! look-up the server makes anyway. A thread stops counting as running only when it
+//! parks, is held by a stop signal, or is removed.
 
-use crate::process::{Pid, ThreadState, Tid};
+use crate::process::{Pid, Tid};
 use crate::server::Server;
 use alloc::collections::BTreeMap;
-use linux_personality::process::cpu_time::{FairShareClock, Usage};
+use linux_personality::process::cpu_time::{FairShareClock, ThreadTimes, Usage};
 
 /// The server's accounts.
 #[derive(Debug, Default)]
@@ -21,6 +29,8 @@ pub struct Accounting {
     /// The thread whose message the server handles now: charged system time until the
     /// server waits again.
     charging: Option<Tid>,
+    /// System time of the last message, not yet added to its thread's account.
+    pending: Option<(Tid, u64)>,
     /// Per live process: its exited threads' usage and its reaped children's.
     processes: BTreeMap<Pid, ProcessUsage>,
     /// Exited processes not yet reaped: their own usage plus their children's, which the
@@ -30,7 +40,7 @@ pub struct Accounting {
 
 #[derive(Clone, Copy, Debug, Default)]
 struct ProcessUsage {
-    /// Threads gone, and the resident high-water mark.
+    /// Threads gone.
     own: Usage,
     /// Children reaped by wait.
     children: Usage,
@@ -50,10 +60,9 @@ impl Server {
     /// charged the time since the message arrived; user threads run from here.
     pub fn account_idle(&mut self, now: u64) {
         if let Some(tid) = self.accounting.charging.take() {
+            self.settle_system_time();
             let spent = now.saturating_sub(self.accounting.woken_at);
-            if let Some(thread) = self.threads.get_mut(&tid) {
-                thread.times.charge_system(spent);
-            }
+            self.accounting.pending = Some((tid, spent));
         }
         self.accounting.clock.server_idle(now);
     }
@@ -64,28 +73,12 @@ impl Server {
         self.accounting.clock.server_woken(now);
     }
 
-    /// `tid`'s message arrived: it stopped running, and the server now works for it.
-    pub fn account_message(&mut self, tid: Tid) {
-        self.account_stopped(tid);
-        self.accounting.charging = Some(tid);
-    }
-
-    /// After the message of `tid` was handled without a direct reply: if it still runs
-    /// (resumed at a signal handler, by sigreturn or exec) it is counted as running.
-    pub fn account_after_message(&mut self, tid: Tid) {
-        let Some(thread) = self.threads.get(&tid) else {
-            return;
-        };
-        if thread.state != ThreadState::Running {
-            return;
-        }
-        let held = self
-            .processes
-            .get(&thread.pid)
-            .and_then(|process| process.stopped.as_ref())
-            .is_some_and(|held| held.contains(&tid));
-        if !held {
-            self.account_resumed(tid);
+    /// Adds the last message's system time to its thread's account.
+    fn settle_system_time(&mut self) {
+        if let Some((tid, spent)) = self.accounting.pending.take() {
+            if let Some(thread) = self.threads.get_mut(&tid) {
+                thread.times.charge_system(spent);
+            }
         }
     }
 
@@ -103,31 +96,23 @@ impl Server {
         }
     }
 
-    /// `tid` blocked in its system call (a voluntary context switch).
-    pub fn account_blocked(&mut self, tid: Tid) {
+    /// A page fault of `tid` was served, leaving its memory with `resident` pages.
+    pub fn account_page_fault(&mut self, tid: Tid, resident: usize) {
         if let Some(thread) = self.threads.get_mut(&tid) {
-            thread.times.voluntary_switches = thread.times.voluntary_switches.saturating_add(1);
+            thread.times.page_fault(resident as u64);
         }
-    }
-
-    /// A page fault of `tid` was served: a minor fault, and maybe a new resident peak.
-    pub fn account_page_fault(&mut self, tid: Tid, owner: Pid) {
-        let Some(thread) = self.threads.get_mut(&tid) else {
-            return;
-        };
-        thread.times.minor_faults = thread.times.minor_faults.saturating_add(1);
-        let pid = thread.pid;
-        let resident = self
-            .processes
-            .get(&owner)
-            .map_or(0, |process| process.space.resident_pages() as u64);
-        let entry = self.accounting.processes.entry(pid).or_default();
-        entry.own.max_resident_pages = entry.own.max_resident_pages.max(resident);
     }
 
     /// Thread `tid` is being removed: its time goes to its process's account.
     pub fn account_thread_removed(&mut self, tid: Tid) {
         self.account_stopped(tid);
+        if self
+            .accounting
+            .pending
+            .is_some_and(|(pending, _)| pending == tid)
+        {
+            self.settle_system_time();
+        }
         let Some(thread) = self.threads.get(&tid) else {
             return;
         };
@@ -228,12 +213,41 @@ impl Server {
         }
     }
 
-    /// The system time of the message being handled for `tid` so far.
+    /// The system time of `tid` not in its account yet: the message being handled for
+    /// it so far, and the last one's.
     fn in_progress(&self, tid: Tid) -> u64 {
-        if self.accounting.charging == Some(tid) {
+        let current = if self.accounting.charging == Some(tid) {
             crate::arch::counter().saturating_sub(self.accounting.woken_at)
         } else {
             0
+        };
+        let last = match self.accounting.pending {
+            Some((pending, spent)) if pending == tid => spent,
+            _ => 0,
+        };
+        current.saturating_add(last)
+    }
+}
+
+impl Accounting {
+    /// A message from `tid` arrived (`times` is its account, looked up by the caller):
+    /// the server works for it from now on. The previous message's system time goes to
+    /// `times` if it was this thread's; another thread's is left for
+    /// [`Server::account_idle`].
+    pub fn message_from(&mut self, tid: Tid, times: &mut ThreadTimes) {
+        if let Some((pending, spent)) = self.pending {
+            if pending == tid {
+                times.charge_system(spent);
+                self.pending = None;
+            }
         }
+        self.charging = Some(tid);
+    }
+
+    /// `times`'s thread blocks in its system call: it stops running (a voluntary
+    /// context switch).
+    pub fn blocked(&mut self, times: &mut ThreadTimes) {
+        self.clock.stop(times);
+        times.voluntary_switches = times.voluntary_switches.saturating_add(1);
     }
 }

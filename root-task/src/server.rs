@@ -134,18 +134,14 @@ impl Server {
     }
 
     fn handle(&mut self, tid: Tid, info: MessageInfo, words: &[u64; 13]) -> Answer {
-        if !self.threads.contains_key(&tid) {
+        let Some(thread) = self.threads.get_mut(&tid) else {
             log::warn!("message from unknown badge {tid}; ignored");
             return Answer::None;
-        }
+        };
+        self.accounting.message_from(tid, &mut thread.times);
         self.serving = Some(tid);
-        self.account_message(tid);
         let answer = self.handle_fault(tid, info, words);
         self.serving = None;
-        match answer {
-            Answer::Reply { .. } => self.account_resumed(tid),
-            Answer::None => self.account_after_message(tid),
-        }
         answer
     }
 
@@ -215,14 +211,15 @@ impl Server {
         match process
             .space
             .resolve(objects, &FsFiles(fs), address, access)
+            .map(|_| process.space.resident_pages())
         {
-            Ok(_) if self.signal_work(tid) => {
-                self.account_page_fault(tid, owner);
+            Ok(resident) if self.signal_work(tid) => {
+                self.account_page_fault(tid, resident);
                 self.fault_return(tid, words[vm_fault::IP]);
                 Answer::None
             }
-            Ok(_) => {
-                self.account_page_fault(tid, owner);
+            Ok(resident) => {
+                self.account_page_fault(tid, resident);
                 Answer::Reply {
                     length: 0,
                     words: [0; 12],
@@ -407,6 +404,7 @@ impl Server {
         }
         let tcb: Cap<Tcb> = Cap::from_bits(tcb);
         tcb.tcb_write_registers(true, context)?;
+        self.account_resumed(tid);
         Ok(())
     }
 
@@ -560,8 +558,8 @@ impl Server {
                 wait,
                 registers: *registers,
             };
+            self.accounting.blocked(&mut thread.times);
         }
-        self.account_blocked(tid);
         Ok(())
     }
 
@@ -580,6 +578,9 @@ impl Server {
             return;
         };
         thread.state = ThreadState::Running;
+        // Answered now, or resumed by signal delivery (which stops it again if it holds
+        // or ends it): counted as running from here.
+        self.accounting.clock.resume(&mut thread.times);
         let tcb: Cap<Tcb> = Cap::from_bits(thread.tcb);
         let next = registers[unknown_syscall::FAULT_IP].wrapping_add(4);
         if self.signal_work(tid) {
@@ -619,7 +620,6 @@ impl Server {
             }
         };
         send_reply(reply, length, &words);
-        self.account_resumed(tid);
         self.objects.cspace.free(reply);
     }
 

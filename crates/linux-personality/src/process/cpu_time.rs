@@ -105,6 +105,8 @@ pub struct ThreadTimes {
     pub minor_faults: u64,
     /// Times the thread blocked in a system call (a voluntary context switch).
     pub voluntary_switches: u64,
+    /// The most pages its process had resident after one of its page faults.
+    pub max_resident_pages: u64,
     running_since: Option<u64>,
 }
 
@@ -117,6 +119,7 @@ impl ThreadTimes {
             system_ticks: 0,
             minor_faults: 0,
             voluntary_switches: 0,
+            max_resident_pages: 0,
             running_since: None,
         }
     }
@@ -141,6 +144,12 @@ impl ThreadTimes {
         self.system_ticks = self.system_ticks.saturating_add(ticks);
     }
 
+    /// A page fault of this thread was served, leaving its process `resident` pages.
+    pub fn page_fault(&mut self, resident: u64) {
+        self.minor_faults = self.minor_faults.saturating_add(1);
+        self.max_resident_pages = self.max_resident_pages.max(resident);
+    }
+
     /// This thread's figures as a [`Usage`] at the clock's present.
     #[must_use]
     pub fn usage_at(&self, clock: &FairShareClock) -> Usage {
@@ -151,7 +160,7 @@ impl ThreadTimes {
             major_faults: 0,
             voluntary_switches: self.voluntary_switches,
             involuntary_switches: 0,
-            max_resident_pages: 0,
+            max_resident_pages: self.max_resident_pages,
         }
     }
 }
@@ -458,6 +467,16 @@ mod tests {
         assert_eq!(thread.user_ticks, 10);
         assert_eq!(thread.user_at(&clock), 10);
         assert!(!thread.is_running());
+    }
+
+    #[test]
+    fn page_faults_count_and_keep_the_resident_peak() {
+        let mut thread = ThreadTimes::new();
+        thread.page_fault(12);
+        thread.page_fault(5);
+        let usage = thread.usage_at(&FairShareClock::new());
+        assert_eq!(usage.minor_faults, 2);
+        assert_eq!(usage.max_resident_pages, 12);
     }
 
     #[test]
