@@ -655,6 +655,30 @@ static void test_processes_getrusage_times(void)
 	CHECK_ERRNO(getrusage(42, &usage), EINVAL);
 }
 
+/* /proc/self/stat fields 10 (minflt) and 14, 15 (utime, stime) agree with times() */
+static void test_processes_proc_stat_cpu_times(void)
+{
+	SKIP_WITHOUT_VDSO(); /* qemu-user fakes /proc/self/stat with these fields 0 */
+	burn_cpu(50);
+	struct tms now;
+	CHECK(times(&now) != (clock_t)-1);
+	char stat[512];
+	int fd = open("/proc/self/stat", O_RDONLY);
+	CHECK(fd >= 0);
+	ssize_t length = read(fd, stat, sizeof stat - 1);
+	close(fd);
+	CHECK(length > 0);
+	stat[length > 0 ? length : 0] = 0;
+	const char *fields = strrchr(stat, ')');
+	unsigned long minflt = 0, utime = 0, stime = 0;
+	CHECK(fields && sscanf(fields + 1, " %*c %*d %*d %*d %*d %*d %*u %lu %*u %*u %*u %lu %lu",
+			       &minflt, &utime, &stime) == 3);
+	CHECK_MSG(minflt > 0 && utime + stime >= (unsigned long)(now.tms_utime + now.tms_stime) &&
+			  utime + stime >= 4,
+		  "stat minflt %lu utime %lu stime %lu, times %ld", minflt, utime, stime,
+		  (long)(now.tms_utime + now.tms_stime));
+}
+
 static void limited_descriptors_child(void)
 {
 	struct rlimit limit;
@@ -774,6 +798,7 @@ int main(int argc, char **argv)
 	RUN(processes_uname);
 	RUN(processes_sysinfo);
 	RUN(processes_getrusage_times);
+	RUN(processes_proc_stat_cpu_times);
 	RUN(processes_prlimit64_nofile);
 	RUN(processes_umask);
 	RUN(processes_uid_family);

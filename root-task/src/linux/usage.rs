@@ -5,6 +5,8 @@ use super::{int_argument, Context};
 use crate::accounting::Whose;
 use crate::process::Pid;
 use crate::server::Server;
+use alloc::format;
+use alloc::string::String;
 use linux_personality::process::cpu_time::{
     decode_cpu_clock, encode_tms, ticks_to_clock_ticks, ticks_to_nanoseconds, CpuClock,
     CpuClockKind, CpuClockOwner, Usage,
@@ -261,4 +263,27 @@ fn usage_bytes(
     usage: &Usage,
 ) -> [u8; linux_personality::process::cpu_time::RUSAGE_SIZE] {
     usage.encode_rusage(server.clocks.frequency(), PAGE_SIZE)
+}
+
+/// Fields 10..13 (minflt cminflt majflt cmajflt) and 14..17 (utime stime cutime cstime,
+/// in clock ticks) of `/proc/<pid>/stat`, each group space-separated; zeros for a
+/// process that has exited.
+pub fn stat_fields(server: &Server, pid: Pid) -> (String, String) {
+    let own = server.usage(Whose::Process(pid)).unwrap_or_default();
+    let children = server.usage(Whose::Children(pid)).unwrap_or_default();
+    let frequency = server.clocks.frequency();
+    let ticks = |value: u64| ticks_to_clock_ticks(value, frequency);
+    (
+        format!(
+            "{} {} {} {}",
+            own.minor_faults, children.minor_faults, own.major_faults, children.major_faults
+        ),
+        format!(
+            "{} {} {} {}",
+            ticks(own.user_ticks),
+            ticks(own.system_ticks),
+            ticks(children.user_ticks),
+            ticks(children.system_ticks)
+        ),
+    )
 }
