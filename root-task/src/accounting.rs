@@ -175,8 +175,9 @@ impl Server {
                 let thread = self.threads.get(&tid)?;
                 let mut usage = thread.times.usage_at(clock);
                 usage.system_ticks = usage.system_ticks.saturating_add(self.in_progress(tid));
-                let process = self.processes.get(&thread.pid)?;
-                usage.max_resident_pages = process.space.resident_pages() as u64;
+                // ru_maxrss is the process's peak even for RUSAGE_THREAD, as on Linux.
+                usage.max_resident_pages =
+                    self.usage(Whose::Process(thread.pid))?.max_resident_pages;
                 Some(usage)
             }
             Whose::Process(pid) => {

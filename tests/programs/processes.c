@@ -615,6 +615,7 @@ static void test_processes_getrusage_times(void)
 	struct rusage thread_usage;
 	CHECK_OK(getrusage(RUSAGE_THREAD, &thread_usage));
 	CHECK(thread_usage.ru_utime.tv_sec * 1000000L + thread_usage.ru_utime.tv_usec >= 40000);
+	CHECK(thread_usage.ru_maxrss >= usage.ru_maxrss); /* the process's peak, as on Linux */
 	CHECK_ERRNO(syscall(SYS_getrusage, RUSAGE_SELF, (void *)16), EFAULT);
 	struct tms after;
 	clock_t ticks_after = times(&after);
