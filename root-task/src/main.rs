@@ -12,6 +12,7 @@
 
 extern crate alloc;
 
+mod accounting;
 mod address_space;
 mod arch;
 mod boot_report;
@@ -152,6 +153,7 @@ fn main(bootinfo: &'static BootInfo) -> ! {
         timers,
         console,
         pipes: linux::pipe::Pipes::default(),
+        accounting: accounting::Accounting::default(),
     };
     if let Err(status) = start_init(&mut server, &config.arguments, &config.environment) {
         debug_println!("sel4-linux: init exited with status {status}");

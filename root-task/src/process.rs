@@ -95,6 +95,14 @@ pub enum Wait {
     /// `nanosleep`/`clock_nanosleep` until its timer (`crate::timer`) expires; a signal
     /// that interrupts it stores the time left at `remaining` (0: nowhere).
     Sleep { remaining: u64 },
+    /// `clock_nanosleep` on a CPU-time clock until `whose` reaches `target` nanoseconds
+    /// of `kind` time (`crate::linux::usage`); `remaining` as for [`Wait::Sleep`].
+    CpuSleep {
+        whose: crate::accounting::Whose,
+        kind: linux_personality::process::cpu_time::CpuClockKind,
+        target: u64,
+        remaining: u64,
+    },
     /// `read`/`readv` on the console until the line discipline has data.
     ConsoleRead { target: crate::console::ReadTarget },
     /// A read, write or poll on files not ready yet; retried when a pipe changes
@@ -133,4 +141,6 @@ pub struct Thread {
     pub signals: ThreadSignals,
     /// The address of the last memory fault (`sigcontext.fault_address`).
     pub fault_address: u64,
+    /// CPU time and counters (`crate::accounting`).
+    pub times: linux_personality::process::cpu_time::ThreadTimes,
 }

@@ -69,6 +69,8 @@ pub struct Server {
     pub console: crate::console::Console,
     /// Pipe buffers, and the bookkeeping that wakes threads waiting on them.
     pub pipes: crate::linux::pipe::Pipes,
+    /// CPU-time accounting (`crate::accounting`).
+    pub accounting: crate::accounting::Accounting,
 }
 
 /// The file system as file-backed pages read it.
@@ -105,10 +107,12 @@ impl Server {
     pub fn run(&mut self) -> ! {
         let mut answer = Answer::None;
         loop {
+            self.account_idle(crate::arch::counter());
             let (badge, info, registers) = match answer {
                 Answer::Reply { length, words } => reply_recv(self.endpoint, length, &words),
                 Answer::None => sel4::syscall::recv(self.endpoint, sel4::syscall::Blocking::Block),
             };
+            self.account_woken(crate::arch::counter());
             if crate::events::is_notification(badge) {
                 self.notified(badge);
                 answer = Answer::None;
@@ -130,10 +134,11 @@ impl Server {
     }
 
     fn handle(&mut self, tid: Tid, info: MessageInfo, words: &[u64; 13]) -> Answer {
-        if !self.threads.contains_key(&tid) {
+        let Some(thread) = self.threads.get_mut(&tid) else {
             log::warn!("message from unknown badge {tid}; ignored");
             return Answer::None;
-        }
+        };
+        self.accounting.message_from(tid, &mut thread.times);
         self.serving = Some(tid);
         let answer = self.handle_fault(tid, info, words);
         self.serving = None;
@@ -206,15 +211,20 @@ impl Server {
         match process
             .space
             .resolve(objects, &FsFiles(fs), address, access)
+            .map(|_| process.space.resident_pages())
         {
-            Ok(_) if self.signal_work(tid) => {
+            Ok(resident) if self.signal_work(tid) => {
+                self.account_page_fault(tid, resident);
                 self.fault_return(tid, words[vm_fault::IP]);
                 Answer::None
             }
-            Ok(_) => Answer::Reply {
-                length: 0,
-                words: [0; 12],
-            },
+            Ok(resident) => {
+                self.account_page_fault(tid, resident);
+                Answer::Reply {
+                    length: 0,
+                    words: [0; 12],
+                }
+            }
             Err(fault) => {
                 use linux_personality::signal::info::{BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR};
                 let (signal, code) = match fault {
@@ -386,6 +396,7 @@ impl Server {
                 robust_list: 0,
                 signals: linux_personality::signal::ThreadSignals::new(),
                 fault_address: 0,
+                times: linux_personality::process::cpu_time::ThreadTimes::new(),
             },
         );
         if let Some(process) = self.processes.get_mut(&pid) {
@@ -393,6 +404,7 @@ impl Server {
         }
         let tcb: Cap<Tcb> = Cap::from_bits(tcb);
         tcb.tcb_write_registers(true, context)?;
+        self.account_resumed(tid);
         Ok(())
     }
 
@@ -496,6 +508,7 @@ impl Server {
 
     /// Removes a thread: its TCB stops and is recycled, a saved reply cap is dropped.
     pub fn remove_thread(&mut self, tid: Tid) {
+        self.account_thread_removed(tid);
         let Some(thread) = self.threads.remove(&tid) else {
             return;
         };
@@ -545,6 +558,7 @@ impl Server {
                 wait,
                 registers: *registers,
             };
+            self.accounting.blocked(&mut thread.times);
         }
         Ok(())
     }
@@ -564,6 +578,9 @@ impl Server {
             return;
         };
         thread.state = ThreadState::Running;
+        // Answered now, or resumed by signal delivery (which stops it again if it holds
+        // or ends it): counted as running from here.
+        self.accounting.clock.resume(&mut thread.times);
         let tcb: Cap<Tcb> = Cap::from_bits(thread.tcb);
         let next = registers[unknown_syscall::FAULT_IP].wrapping_add(4);
         if self.signal_work(tid) {
@@ -648,7 +665,9 @@ impl Server {
         for file in process.files.close_all() {
             self.release_description(file);
         }
+        let resident = process.space.resident_pages() as u64;
         process.space.destroy(&mut self.objects);
+        self.account_process_exited(pid, resident);
         self.timers.process_exited(pid);
         if pid == self.init_pid {
             let code = status.shell_status();
@@ -666,10 +685,12 @@ impl Server {
             Ok(outcome) => {
                 if outcome.notify.is_none() {
                     let _ = self.table.release(pid);
+                    self.account_released(pid);
                 }
                 if let Some((parent, _)) = outcome.notify {
                     if crate::linux::process::parent_discards_children(self, parent) {
                         let _ = self.table.reap(parent, pid);
+                        self.account_released(pid);
                     }
                 }
                 if let Some((parent, signal)) = outcome.notify {

@@ -96,9 +96,11 @@ enum Step {
 fn policy_of(wait: &Wait) -> RestartPolicy {
     match wait {
         // Linux ends these with EINTR whenever a handler runs, SA_RESTART or not.
-        Wait::Signal | Wait::QueuedSignal { .. } | Wait::Sleep { .. } => {
-            RestartPolicy::OnlyWithoutHandler
-        }
+        Wait::Signal
+        | Wait::QueuedSignal { .. }
+        | Wait::Sleep { .. }
+        | Wait::CpuSleep { .. }
+        | Wait::Io(crate::linux::pipe::IoWait::Poll(_)) => RestartPolicy::OnlyWithoutHandler,
         _ => RestartPolicy::WithSaRestart,
     }
 }
@@ -248,10 +250,13 @@ impl Server {
                     if let Err(error) = tcb.tcb_write_registers(true, &context) {
                         log::warn!("tid {tid}: not resumed: {error:?}");
                         self.kill_process_of(tid, Signal::SIGKILL);
+                        return;
                     }
+                    self.account_resumed(tid);
                     return;
                 }
                 Step::Hold(context) => {
+                    self.account_stopped(tid);
                     if tcb.tcb_write_registers(false, &context).is_err()
                         || tcb.tcb_suspend().is_err()
                     {
@@ -593,6 +598,11 @@ impl Server {
                 held.push(*tid);
             }
         }
+        for tid in &held {
+            if let Some(thread) = self.threads.get_mut(tid) {
+                self.accounting.clock.stop(&mut thread.times);
+            }
+        }
         process.stopped = Some(held);
         let _ = self.table.record_stop(pid, signal);
         self.tell_parent(pid, WaitStatus::Stopped(signal));
@@ -612,6 +622,8 @@ impl Server {
                 let tcb: Cap<Tcb> = Cap::from_bits(thread.tcb);
                 if let Err(error) = tcb.tcb_resume() {
                     log::warn!("tid {tid}: not continued: {error:?}");
+                } else {
+                    self.account_resumed(tid);
                 }
             }
         }

@@ -190,6 +190,12 @@ pub fn timeout_expired(server: &mut Server, tid: Tid) {
     };
     match wait {
         Wait::Sleep { .. } => server.unpark(tid, 0),
+        Wait::CpuSleep {
+            whose,
+            kind,
+            target,
+            ..
+        } => crate::linux::usage::cpu_sleep_expired(server, tid, whose, kind, target),
         Wait::Futex => crate::linux::futex::futex_timed_out(server, tid),
         // rt_sigtimedwait: no signal came in time.
         Wait::QueuedSignal { .. } => server.unpark(tid, Errno::EAGAIN.as_negative_return()),
@@ -218,9 +224,18 @@ pub fn signal_process(server: &mut Server, pid: Pid, signal: Signal) {
 /// # Errors
 /// `EFAULT` if the time left could not be stored.
 pub fn leave_wait(server: &mut Server, tid: Tid, wait: &Wait) -> Result<(), Errno> {
-    let left = cancel_timeout(server, tid).map_or(0, |deadline| server.timers.until(deadline));
+    let mut left = cancel_timeout(server, tid).map_or(0, |deadline| server.timers.until(deadline));
+    if let Wait::CpuSleep {
+        whose,
+        kind,
+        target,
+        ..
+    } = *wait
+    {
+        left = crate::linux::usage::cpu_sleep_left(server, whose, kind, target);
+    }
     match *wait {
-        Wait::Sleep { remaining } if remaining != 0 => {
+        Wait::Sleep { remaining } | Wait::CpuSleep { remaining, .. } if remaining != 0 => {
             let pid = server
                 .threads
                 .get(&tid)

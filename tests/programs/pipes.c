@@ -357,6 +357,50 @@ static void test_pipes_ppoll_signal_mask(void)
 	CHECK_EQ(interrupted, 1);
 }
 
+/* A ppoll waiting with a temporary mask is stopped and continued (Linux restarts it,
+ * the old mask back in place first) and then finds its descriptor ready: the thread's
+ * mask afterwards is the one it had before the call. */
+static void test_pipes_ppoll_mask_after_stop_and_continue(void)
+{
+	int pair[2], started[2];
+	CHECK_OK(pipe(pair));
+	CHECK_OK(pipe(started));
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		sigset_t before, during, after;
+		sigemptyset(&before);
+		sigaddset(&before, SIGUSR2);
+		sigprocmask(SIG_SETMASK, &before, NULL);
+		sigemptyset(&during);
+		sigaddset(&during, SIGUSR1);
+		struct pollfd entry = {.fd = pair[0], .events = POLLIN};
+		if (write(started[1], "s", 1) != 1)
+			_exit(10);
+		int result = ppoll(&entry, 1, NULL, &during);
+		sigprocmask(SIG_SETMASK, NULL, &after);
+		if (result != 1)
+			_exit(11);
+		if (!sigismember(&after, SIGUSR2) || sigismember(&after, SIGUSR1))
+			_exit(12);
+		_exit(0);
+	}
+	char byte = 0;
+	CHECK_EQ(read(started[0], &byte, 1), 1);
+	usleep(20000); /* the child waits in ppoll by now */
+	CHECK_OK(kill(child, SIGSTOP));
+	int status = 0;
+	CHECK_EQ(waitpid(child, &status, WUNTRACED), child);
+	CHECK(WIFSTOPPED(status));
+	CHECK_EQ(write(pair[1], "x", 1), 1);
+	CHECK_OK(kill(child, SIGCONT));
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "child status %#x (11: ppoll result, 12: mask not restored)", status);
+	close_pair(pair);
+	close_pair(started);
+}
+
 static void test_pipes_pselect6_readiness_and_timeout(void)
 {
 	int pair[2];
@@ -443,6 +487,7 @@ int main(void)
 	RUN(pipes_atomic_small_writes);
 	RUN(pipes_ppoll_readiness_and_timeout);
 	RUN(pipes_ppoll_signal_mask);
+	RUN(pipes_ppoll_mask_after_stop_and_continue);
 	RUN(pipes_pselect6_readiness_and_timeout);
 	RUN(pipes_fionread);
 	RUN(pipes_read_returns_available);

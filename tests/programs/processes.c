@@ -431,7 +431,8 @@ static void test_processes_ids(void)
 	CHECK(pid > 0);
 	CHECK_EQ(syscall(SYS_getpid), pid);
 	CHECK_EQ(syscall(SYS_gettid), pid); /* the main thread's tid is the pid */
-	CHECK(getppid() > 0 && getppid() != pid);
+	/* pid 1 (the program run as init) has no parent: getppid() is 0, as on Linux */
+	CHECK(pid == 1 ? getppid() == 0 : getppid() > 0 && getppid() != pid);
 	int report[2];
 	CHECK_OK(pipe(report));
 	pid_t child = fork();
@@ -591,7 +592,9 @@ static void test_processes_sysinfo(void)
 	CHECK(information.procs >= 1);
 	struct timespec boot;
 	CHECK_OK(clock_gettime(CLOCK_BOOTTIME, &boot));
-	CHECK_MSG(information.uptime <= boot.tv_sec + 1 && information.uptime >= boot.tv_sec - 1,
+	/* uptime is unsigned: compared as signed so the first second of boot does not wrap */
+	CHECK_MSG((long)information.uptime <= boot.tv_sec + 1 &&
+			  (long)information.uptime >= boot.tv_sec - 1,
 		  "uptime %ld, CLOCK_BOOTTIME %lld", information.uptime, (long long)boot.tv_sec);
 }
 
@@ -607,6 +610,13 @@ static void test_processes_getrusage_times(void)
 				usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
 	CHECK_MSG(cpu_microseconds >= 50000, "RUSAGE_SELF cpu %ld us after burning 60 ms",
 		  cpu_microseconds);
+	CHECK(usage.ru_maxrss > 0); /* KiB */
+	CHECK(usage.ru_minflt > 0); /* at least the stack and data pages */
+	struct rusage thread_usage;
+	CHECK_OK(getrusage(RUSAGE_THREAD, &thread_usage));
+	CHECK(thread_usage.ru_utime.tv_sec * 1000000L + thread_usage.ru_utime.tv_usec >= 40000);
+	CHECK(thread_usage.ru_maxrss >= usage.ru_maxrss); /* the process's peak, as on Linux */
+	CHECK_ERRNO(syscall(SYS_getrusage, RUSAGE_SELF, (void *)16), EFAULT);
 	struct tms after;
 	clock_t ticks_after = times(&after);
 	long hertz = sysconf(_SC_CLK_TCK);
@@ -630,7 +640,44 @@ static void test_processes_getrusage_times(void)
 	CHECK_OK(times(&after));
 	CHECK_MSG(after.tms_cutime + after.tms_cstime >= 4, "tms_cutime+cstime %ld",
 		  (long)(after.tms_cutime + after.tms_cstime));
+	/* wait4 reports the reaped child's own usage */
+	child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		burn_cpu(30);
+		_exit(0);
+	}
+	struct rusage child_usage;
+	CHECK_EQ(wait4(child, NULL, 0, &child_usage), child);
+	cpu_microseconds = (child_usage.ru_utime.tv_sec + child_usage.ru_stime.tv_sec) * 1000000L +
+			   child_usage.ru_utime.tv_usec + child_usage.ru_stime.tv_usec;
+	CHECK_MSG(cpu_microseconds >= 25000 && cpu_microseconds < 1000000, "wait4 rusage cpu %ld us",
+		  cpu_microseconds);
 	CHECK_ERRNO(getrusage(42, &usage), EINVAL);
+}
+
+/* /proc/self/stat fields 10 (minflt) and 14, 15 (utime, stime) agree with times() */
+static void test_processes_proc_stat_cpu_times(void)
+{
+	SKIP_WITHOUT_VDSO(); /* qemu-user fakes /proc/self/stat with these fields 0 */
+	burn_cpu(50);
+	struct tms now;
+	CHECK(times(&now) != (clock_t)-1);
+	char stat[512];
+	int fd = open("/proc/self/stat", O_RDONLY);
+	CHECK(fd >= 0);
+	ssize_t length = read(fd, stat, sizeof stat - 1);
+	close(fd);
+	CHECK(length > 0);
+	stat[length > 0 ? length : 0] = 0;
+	const char *fields = strrchr(stat, ')');
+	unsigned long minflt = 0, utime = 0, stime = 0;
+	CHECK(fields && sscanf(fields + 1, " %*c %*d %*d %*d %*d %*d %*u %lu %*u %*u %*u %lu %lu",
+			       &minflt, &utime, &stime) == 3);
+	CHECK_MSG(minflt > 0 && utime + stime >= (unsigned long)(now.tms_utime + now.tms_stime) &&
+			  utime + stime >= 4,
+		  "stat minflt %lu utime %lu stime %lu, times %ld", minflt, utime, stime,
+		  (long)(now.tms_utime + now.tms_stime));
 }
 
 static void limited_descriptors_child(void)
@@ -752,6 +799,7 @@ int main(int argc, char **argv)
 	RUN(processes_uname);
 	RUN(processes_sysinfo);
 	RUN(processes_getrusage_times);
+	RUN(processes_proc_stat_cpu_times);
 	RUN(processes_prlimit64_nofile);
 	RUN(processes_umask);
 	RUN(processes_uid_family);

@@ -2,6 +2,7 @@
  * call, resolutions, gettimeofday and time, sleeps, interval timers and alarm, monotonicity.
  * EXPECT_REALTIME=<unix seconds> in the environment checks CLOCK_REALTIME against the host. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -350,6 +351,97 @@ static void test_time_cpu_clocks_advance(void)
 		  (long long)process_used);
 }
 
+static volatile int spinner_stop;
+
+static void *spinner(void *argument)
+{
+	(void)argument;
+	while (!spinner_stop)
+		spin_sink++;
+	return NULL;
+}
+
+static int64_t read_clock(clockid_t clock)
+{
+	struct timespec now = {-1, -1};
+	if (clock_gettime(clock, &now) != 0)
+		return -1;
+	return nanoseconds(&now);
+}
+
+/* clock_getcpuclockid/pthread_getcpuclockid ids (Linux's negative encoding) and
+ * clock_nanosleep on CPU-time clocks */
+static void test_time_cpu_clock_ids_and_sleeps(void)
+{
+	clockid_t own, by_pid, self_thread, other_thread;
+	CHECK_EQ(clock_getcpuclockid(0, &own), 0);
+	CHECK_EQ(clock_getcpuclockid(getpid(), &by_pid), 0);
+	CHECK(own < 0 && by_pid < 0);
+	int64_t a = read_clock(CLOCK_PROCESS_CPUTIME_ID), b = read_clock(by_pid), c = read_clock(own);
+	CHECK_MSG(a >= 0 && a <= b && b <= c, "process clocks %lld %lld %lld", (long long)a,
+		  (long long)b, (long long)c);
+	/* no such process: EINVAL from the kernel (glibc and newer musl say ESRCH) */
+	CHECK(clock_getcpuclockid(4000000, &by_pid) != 0);
+	struct timespec time;
+	CHECK_ERRNO(syscall(SYS_clock_getres, (clockid_t)((-4000000 - 1) * 8 + 2), &time), EINVAL);
+	CHECK_EQ(pthread_getcpuclockid(pthread_self(), &self_thread), 0);
+	a = read_clock(CLOCK_THREAD_CPUTIME_ID);
+	b = read_clock(self_thread);
+	CHECK_MSG(a >= 0 && a <= b, "thread clocks %lld %lld", (long long)a, (long long)b);
+	struct timespec resolution;
+	CHECK_OK(clock_getres(self_thread, &resolution));
+	/* kind 3 does not exist; 0 (user + system) and 1 (user) do */
+	CHECK_ERRNO(syscall(SYS_clock_gettime, (clockid_t)(-8 | 3), &time), EINVAL);
+	CHECK_EQ(syscall(SYS_clock_gettime, (clockid_t)(-8 | 0), &time), 0);
+	CHECK_EQ(syscall(SYS_clock_getres, (clockid_t)(-8 | 1), &time), 0);
+	/* a thread that spins: its clock advances, and sleeps on CPU clocks end */
+	spinner_stop = 0;
+	pthread_t thread;
+	CHECK_EQ(pthread_create(&thread, NULL, spinner, NULL), 0);
+	CHECK_EQ(pthread_getcpuclockid(thread, &other_thread), 0);
+	struct timespec twenty = {0, 20 * 1000 * 1000};
+	int64_t before = read_clock(other_thread);
+	CHECK_EQ(clock_nanosleep(other_thread, 0, &twenty, NULL), 0);
+	int64_t after = read_clock(other_thread);
+	CHECK_MSG(after - before >= 20000000, "spinner's clock advanced %lld ns in a 20 ms CPU sleep",
+		  (long long)(after - before));
+	before = read_clock(CLOCK_PROCESS_CPUTIME_ID);
+	CHECK_EQ(clock_nanosleep(CLOCK_PROCESS_CPUTIME_ID, 0, &twenty, NULL), 0);
+	after = read_clock(CLOCK_PROCESS_CPUTIME_ID);
+	CHECK_MSG(after - before >= 20000000, "process clock advanced %lld ns in a 20 ms CPU sleep",
+		  (long long)(after - before));
+	struct timespec target;
+	CHECK_OK(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &target));
+	target.tv_nsec += 10 * 1000 * 1000;
+	if (target.tv_nsec >= 1000000000) {
+		target.tv_nsec -= 1000000000;
+		target.tv_sec++;
+	}
+	CHECK_EQ(clock_nanosleep(CLOCK_PROCESS_CPUTIME_ID, TIMER_ABSTIME, &target, NULL), 0);
+	CHECK(read_clock(CLOCK_PROCESS_CPUTIME_ID) >= nanoseconds(&target));
+	spinner_stop = 1;
+	CHECK_EQ(pthread_join(thread, NULL), 0);
+	/* the caller's own thread clock can never advance while it sleeps: EINVAL */
+	CHECK_EQ(clock_nanosleep(self_thread, 0, &twenty, NULL), EINVAL);
+	/* a thread clock of another process is not the caller's to read */
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		while (1)
+			spin_sink++;
+	}
+	clockid_t child_clock;
+	CHECK_EQ(clock_getcpuclockid(child, &child_clock), 0);
+	usleep(50000);
+	int64_t child_used = read_clock(child_clock);
+	CHECK_MSG(child_used > 0, "child's process clock reads %lld", (long long)child_used);
+	clockid_t foreign_thread = (clockid_t)((-child - 1) * 8 + 6);
+	CHECK_ERRNO(syscall(SYS_clock_gettime, foreign_thread, &time), EINVAL);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	CHECK_ERRNO(syscall(SYS_clock_gettime, child_clock, &time), EINVAL);
+}
+
 int main(void)
 {
 	RUN(time_clock_gettime_libc_vs_syscall);
@@ -364,5 +456,6 @@ int main(void)
 	RUN(time_monotonic_never_backwards);
 	RUN(time_realtime_epoch);
 	RUN(time_cpu_clocks_advance);
+	RUN(time_cpu_clock_ids_and_sleeps);
 	return tl_finish();
 }

@@ -182,6 +182,45 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             options: &[],
         }),
     },
+    // tests/programs/processes.c: fork/wait/exec, ids, groups, limits, sysinfo, and the
+    // CPU-time accounting (getrusage, times).
+    SystemTest {
+        name: "linux-processes",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(300),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/processes"],
+            environment: &[],
+            options: &[],
+        }),
+    },
+    // tests/programs/pipes.c: pipes across fork, EOF/EPIPE, ppoll/pselect6 and their
+    // signal masks.
+    SystemTest {
+        name: "linux-pipes",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(300),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/pipes"],
+            environment: &[],
+            options: &[],
+        }),
+    },
+    // tests/programs/time.c: every clock (CPU-time clocks included), sleeps, interval
+    // timers. At /tests/time: the demo userland's `time` command is /bin/time.
+    SystemTest {
+        name: "linux-time",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(300),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/tests/time"],
+            environment: &[],
+            options: &[],
+        }),
+    },
 ];
 
 /// Lines typed into a system test's serial console, by test name (see

@@ -17,6 +17,7 @@ pub mod process;
 pub mod procfs;
 pub mod signal;
 pub mod time;
+pub mod usage;
 
 use crate::process::{Pid, Process, Tid};
 use crate::server::Server;
@@ -147,8 +148,8 @@ fn call(context: &mut Context<'_>, syscall: Syscall, a: [u64; 6]) -> Result<usiz
         S::Getpgid => process::sys_getpgid(context, a[0]),
         S::Getsid => process::sys_getsid(context, a[0]),
         S::Setsid => process::sys_setsid(context),
-        S::Getrusage => process::sys_getrusage(context, a[0], a[1]),
-        S::Times => process::sys_times(context, a[0]),
+        S::Getrusage => usage::sys_getrusage(context, a[0], a[1]),
+        S::Times => usage::sys_times(context, a[0]),
         S::Sysinfo => process::sys_sysinfo(context, a[0]),
         // Threads.
         S::Futex => futex::sys_futex(context, a[0], a[1], a[2], a[3], a[4], a[5]),

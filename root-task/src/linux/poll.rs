@@ -12,6 +12,7 @@ use crate::process::Description;
 use alloc::vec::Vec;
 use linux_personality::fs::inode::{CharacterDevice, Content};
 use linux_personality::fs::OpenFileId;
+use linux_personality::signal::SignalSet;
 use linux_personality::Errno;
 
 pub const POLLIN: u16 = 0x001;
@@ -129,18 +130,74 @@ fn read_timeout(context: &mut Context<'_>, address: u64) -> Result<Option<u128>,
     ))
 }
 
-/// Checks a signal-mask argument (`sigsetsize` must be the kernel's 8, the mask
-/// readable). The mask itself belongs to signal delivery: while a thread waits here it
-/// is to replace the thread's mask (see the report for the merge with ps-signals).
-fn check_signal_mask(context: &mut Context<'_>, mask: u64, size: u64) -> Result<(), Errno> {
+/// Reads a signal-mask argument (`sigsetsize` must be the kernel's 8); `None` for a
+/// null pointer.
+fn read_signal_mask(
+    context: &mut Context<'_>,
+    mask: u64,
+    size: u64,
+) -> Result<Option<SignalSet>, Errno> {
     if mask == 0 {
-        return Ok(());
+        return Ok(None);
     }
     if size != SIGSET_SIZE {
         return Err(Errno::EINVAL);
     }
     let mut bytes = [0u8; 8];
-    context.read_user(mask, &mut bytes)
+    context.read_user(mask, &mut bytes)?;
+    Ok(Some(SignalSet::from_bits(u64::from_le_bytes(bytes))))
+}
+
+/// Reads `pselect6`'s sixth argument, `struct { const sigset_t *ss; size_t ss_len; }`.
+fn read_pselect_mask(context: &mut Context<'_>, address: u64) -> Result<Option<SignalSet>, Errno> {
+    if address == 0 {
+        return Ok(None);
+    }
+    let mut bytes = [0u8; 16];
+    context.read_user(address, &mut bytes)?;
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[..8]);
+    let set = u64::from_le_bytes(word);
+    word.copy_from_slice(&bytes[8..]);
+    read_signal_mask(context, set, u64::from_le_bytes(word))
+}
+
+/// Ends a first `ppoll`/`pselect6` call. A call that waits does so with `signal_mask`
+/// in place of the thread's mask, as Linux's `set_user_sigmask`: a signal it unblocks
+/// ends the wait with `EINTR`, and its handler runs with the old mask saved in the
+/// frame (the delivery path restores it if no handler runs). A call that answers at
+/// once never changes the mask.
+fn finish_with_mask(
+    context: &mut Context<'_>,
+    signal_mask: Option<SignalSet>,
+    progress: Result<Progress, Errno>,
+) -> Result<usize, Errno> {
+    let Some(mask) = signal_mask else {
+        return pipe::finish(context, progress);
+    };
+    let thread = context
+        .server
+        .threads
+        .get_mut(&context.tid)
+        .ok_or(Errno::ESRCH)?;
+    if !matches!(progress, Ok(Progress::Block(_))) {
+        // A call restarted after a stop still has the mask of its first wait in place.
+        thread.signals.restore_saved_mask();
+        return pipe::finish(context, progress);
+    }
+    thread.signals.replace_mask_temporarily(mask);
+    if context.server.signal_work(context.tid) {
+        crate::timer::cancel_timeout(context.server, context.tid);
+        return Err(Errno::EINTR);
+    }
+    let result = pipe::finish(context, progress);
+    if result.is_err() {
+        // Not parked after all (no slot for the reply cap): the mask goes back.
+        if let Some(thread) = context.server.threads.get_mut(&context.tid) {
+            thread.signals.restore_saved_mask();
+        }
+    }
+    result
 }
 
 /// Decides what a call with nothing ready does: wait, or answer as timed out.
@@ -184,10 +241,17 @@ enum Wait {
 /// As the call.
 pub fn retry(context: &mut Context<'_>, wait: PollWait) -> Result<Progress, Errno> {
     let a = *context.registers;
-    match wait.call {
-        PollCall::Ppoll => ppoll(context, a[0], a[1], a[2], a[3], a[4], Some(wait)),
-        PollCall::Pselect6 => pselect6(context, a[0], a[1], a[2], a[3], a[4], a[5], Some(wait)),
+    let progress = match wait.call {
+        PollCall::Ppoll => ppoll(context, a[0], a[1], a[2], Some(wait)),
+        PollCall::Pselect6 => pselect6(context, a[0], a[1], a[2], a[3], a[4], Some(wait)),
+    };
+    if !matches!(progress, Ok(Progress::Block(_))) {
+        // Answered without a signal: the mask the wait installed goes back.
+        if let Some(thread) = context.server.threads.get_mut(&context.tid) {
+            thread.signals.restore_saved_mask();
+        }
     }
+    progress
 }
 
 // -------------------------------------------------------------------------------------
@@ -202,8 +266,9 @@ pub fn sys_ppoll(
     mask: u64,
     mask_size: u64,
 ) -> Result<usize, Errno> {
-    let progress = ppoll(context, fds, count, timeout, mask, mask_size, None);
-    pipe::finish(context, progress)
+    let signal_mask = read_signal_mask(context, mask, mask_size)?;
+    let progress = ppoll(context, fds, count, timeout, None);
+    finish_with_mask(context, signal_mask, progress)
 }
 
 fn ppoll(
@@ -211,15 +276,12 @@ fn ppoll(
     fds: u64,
     count: u64,
     timeout: u64,
-    mask: u64,
-    mask_size: u64,
     existing: Option<PollWait>,
 ) -> Result<Progress, Errno> {
     if count > u64::from(context.process()?.files.limit()) {
         return Err(Errno::EINVAL);
     }
     let timeout = read_timeout(context, timeout)?;
-    check_signal_mask(context, mask, mask_size)?;
     // struct pollfd { int fd; short events; short revents; }
     let mut entries = context.read_user_vec(fds, count as usize * 8)?;
     let mut ready = 0usize;
@@ -262,13 +324,13 @@ pub fn sys_pselect6(
     timeout: u64,
     mask: u64,
 ) -> Result<usize, Errno> {
+    let signal_mask = read_pselect_mask(context, mask)?;
     let progress = pselect6(
-        context, count, read_set, write_set, except_set, timeout, mask, None,
+        context, count, read_set, write_set, except_set, timeout, None,
     );
-    pipe::finish(context, progress)
+    finish_with_mask(context, signal_mask, progress)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn pselect6(
     context: &mut Context<'_>,
     count: u64,
@@ -276,7 +338,6 @@ fn pselect6(
     write_set: u64,
     except_set: u64,
     timeout: u64,
-    mask: u64,
     existing: Option<PollWait>,
 ) -> Result<Progress, Errno> {
     let count = int_argument(count);
@@ -296,16 +357,6 @@ fn pselect6(
         .max(64);
     let count = (count as u32).min(table_size) as usize;
     let timeout = read_timeout(context, timeout)?;
-    if mask != 0 {
-        // struct { const sigset_t *ss; size_t ss_len; }
-        let mut bytes = [0u8; 16];
-        context.read_user(mask, &mut bytes)?;
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&bytes[..8]);
-        let set = u64::from_le_bytes(word);
-        word.copy_from_slice(&bytes[8..]);
-        check_signal_mask(context, set, u64::from_le_bytes(word))?;
-    }
     // fd_set arrays are read and written in whole longs.
     let length = count.div_ceil(64) * 8;
     let mut sets: [(u64, u16, Vec<u8>); 3] = [

@@ -783,9 +783,11 @@ fn try_wait(server: &mut Server, pid: Pid, wait: &Wait) -> Result<Option<usize>,
         WaitSelection::Ready(report) => report,
         WaitSelection::NotReady => return Ok(None),
     };
+    let usage = super::usage::child_rusage(server, report.pid);
     match report.consume {
         Consume::Reap => {
             let _ = server.table.reap(pid, report.pid);
+            server.account_reaped(pid, report.pid);
         }
         Consume::MarkReported => {
             let _ = server.table.mark_reported(report.pid);
@@ -794,8 +796,7 @@ fn try_wait(server: &mut Server, pid: Pid, wait: &Wait) -> Result<Option<usize>,
     }
     super::futex::with_memory_of(server, pid, |memory| {
         if rusage_address != 0 {
-            // struct rusage: no accounting yet, all zero.
-            memory.write(rusage_address, &[0u8; 144])?;
+            memory.write(rusage_address, &usage)?;
         }
         match report_to {
             ReportTo::Status(address) => {
@@ -914,31 +915,13 @@ pub fn sys_setsid(context: &mut Context<'_>) -> Result<usize, Errno> {
     Ok(context.server.table.setsid(context.pid)? as usize)
 }
 
-/// `getrusage`: no CPU accounting exists yet (the kernel keeps none per thread), so this
-/// is refused rather than answered with invented figures.
-pub fn sys_getrusage(_context: &mut Context<'_>, who: u64, _usage: u64) -> Result<usize, Errno> {
-    const RUSAGE_SELF: i32 = 0;
-    const RUSAGE_CHILDREN: i32 = -1;
-    const RUSAGE_THREAD: i32 = 1;
-    match int_argument(who) {
-        RUSAGE_SELF | RUSAGE_CHILDREN | RUSAGE_THREAD => Err(Errno::ENOSYS),
-        _ => Err(Errno::EINVAL),
-    }
-}
-
-/// `times`: see [`sys_getrusage`].
-pub fn sys_times(_context: &mut Context<'_>, _buffer: u64) -> Result<usize, Errno> {
-    Err(Errno::ENOSYS)
-}
-
 pub fn sys_sysinfo(context: &mut Context<'_>, address: u64) -> Result<usize, Errno> {
     const CLOCK_BOOTTIME: i32 = 7;
     const PAGE: u64 = 4096;
-    let uptime = context
-        .server
-        .clocks
-        .now(CLOCK_BOOTTIME)
-        .map_or(0, |time| time.seconds.max(0));
+    // Whole seconds rounded up, as Linux's do_sysinfo.
+    let uptime = context.server.clocks.now(CLOCK_BOOTTIME).map_or(0, |time| {
+        time.seconds.max(0) + i64::from(time.nanoseconds > 0)
+    });
     let memory = context.server.objects.untyped.ram_bytes();
     let (untyped_total, untyped_free) = (memory.total, memory.free);
     let (_, free_frames) = context.server.objects.frames.counts();

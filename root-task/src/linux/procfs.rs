@@ -578,6 +578,7 @@ fn process_stat(server: &Server, pid: Pid) -> Result<Vec<u8>, Errno> {
                 .map(|vma| vma.end)
         })
         .unwrap_or(0);
+    let (faults, times) = crate::linux::usage::stat_fields(server, pid);
     let mut text = Vec::new();
     text.extend_from_slice(format!("{pid} (").as_bytes());
     text.extend_from_slice(&command_name(server, pid));
@@ -589,7 +590,7 @@ fn process_stat(server: &Server, pid: Pid) -> Result<Vec<u8>, Errno> {
     // arg_start arg_end env_start env_end exit_code.
     text.extend_from_slice(
         format!(
-            ") {} {} {} {} 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 {threads} 0 0 {virtual_size} \
+            ") {} {} {} {} 0 -1 4194304 {faults} {times} 20 0 {threads} 0 0 {virtual_size} \
              {resident} 18446744073709551615 0 0 {stack_start} 0 0 0 0 0 0 0 0 0 {} 0 0 0 0 0 \
              0 0 0 {heap_start} 0 0 0 0 0\n",
             state as char, entry.parent, entry.pgid, entry.sid, entry.exit_signal

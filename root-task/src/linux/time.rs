@@ -10,11 +10,14 @@ pub fn sys_clock_gettime(
     clock: u64,
     address: u64,
 ) -> Result<usize, Errno> {
-    let time = context
-        .server
-        .clocks
-        .now(int_argument(clock))
-        .ok_or(Errno::EINVAL)?;
+    let time = match super::usage::cpu_clock_now(context, clock) {
+        Some(reading) => reading?,
+        None => context
+            .server
+            .clocks
+            .now(int_argument(clock))
+            .ok_or(Errno::EINVAL)?,
+    };
     context.write_words(address, &[time.seconds as u64, time.nanoseconds as u64])?;
     Ok(0)
 }
@@ -24,11 +27,14 @@ pub fn sys_clock_getres(
     clock: u64,
     address: u64,
 ) -> Result<usize, Errno> {
-    let resolution = context
-        .server
-        .clocks
-        .resolution(int_argument(clock))
-        .ok_or(Errno::EINVAL)?;
+    let resolution = match super::usage::cpu_clock_resolution(context, clock) {
+        Some(resolution) => resolution?,
+        None => context
+            .server
+            .clocks
+            .resolution(int_argument(clock))
+            .ok_or(Errno::EINVAL)?,
+    };
     if address != 0 {
         context.write_words(
             address,
@@ -112,16 +118,16 @@ pub fn sys_clock_nanosleep(
 ) -> Result<usize, Errno> {
     const CLOCK_REALTIME: i32 = 0;
     const CLOCK_MONOTONIC: i32 = 1;
-    const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
     const CLOCK_BOOTTIME: i32 = 7;
     const CLOCK_TAI: i32 = 11;
+    if let Some(result) =
+        super::usage::cpu_clock_nanosleep(context, clock, flags, request, remaining)
+    {
+        return result;
+    }
     let clock = int_argument(clock);
     match clock {
         CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME | CLOCK_TAI => {}
-        // Linux sleeps on the process CPU clock; without CPU-time accounting we cannot.
-        CLOCK_PROCESS_CPUTIME_ID => return Err(Errno::EOPNOTSUPP),
-        CLOCK_THREAD_CPUTIME_ID => return Err(Errno::EINVAL),
         // Known clocks without a sleep (raw, coarse), as Linux answers them.
         _ if context.server.clocks.now(clock).is_some() => return Err(Errno::EOPNOTSUPP),
         _ => return Err(Errno::EINVAL),

@@ -2,6 +2,7 @@
 //! child selection, futex wait queues, and `clone` flag decoding.
 
 pub mod clone_flags;
+pub mod cpu_time;
 pub mod futex;
 pub mod table;
 pub mod wait_status;
