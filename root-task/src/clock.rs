@@ -81,8 +81,13 @@ impl Clocks {
     pub fn now(&self, clock_id: i32) -> Option<Timespec> {
         let clock = match ClockClass::of(clock_id) {
             ClockClass::Fast(clock) => clock,
-            // CPU-time clocks: time since boot stands in until accounting exists.
-            ClockClass::Syscall => FastClock::Monotonic,
+            // The alarm clocks read as the clocks they wake on; the CPU-time clocks are
+            // served by the accounting (linux::usage) before this is asked.
+            ClockClass::Syscall => match clock_id {
+                vdso_data::clock::CLOCK_REALTIME_ALARM => FastClock::Realtime,
+                vdso_data::clock::CLOCK_BOOTTIME_ALARM => FastClock::Boottime,
+                _ => return None,
+            },
             ClockClass::Invalid => return None,
         };
         self.state.reading(clock).at(crate::arch::counter())

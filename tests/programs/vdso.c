@@ -685,9 +685,11 @@ static void test_vdso_realtime_matches_host(void)
  * Linux (which updates it at each tick, and may skip ticks). */
 #define COARSE 20000000LL
 
-static const clockid_t wall_clocks[] = {CLOCK_REALTIME, CLOCK_REALTIME_COARSE, CLOCK_TAI};
+/* The alarm clocks read as realtime and boottime (through the system call). */
+static const clockid_t wall_clocks[] = {CLOCK_REALTIME, CLOCK_REALTIME_COARSE, CLOCK_TAI,
+					CLOCK_REALTIME_ALARM};
 static const clockid_t steady_clocks[] = {CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_BOOTTIME,
-					  CLOCK_MONOTONIC_COARSE};
+					  CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME_ALARM};
 #define WALL_COUNT (sizeof wall_clocks / sizeof wall_clocks[0])
 #define STEADY_COUNT (sizeof steady_clocks / sizeof steady_clocks[0])
 
