@@ -12,6 +12,7 @@ use crate::objects::{AllocError, Objects};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use linux_personality::elf_plan::{PAGE_SIZE, USER_ADDRESS_LIMIT};
+use linux_personality::remap::RemapPlan;
 use linux_personality::{FileId, Permissions, Sharing, Vma, VmaKind, VmaSet};
 use sel4::cap_type::{Granule, VSpace};
 use sel4::{CPtr, Cap, CapRights, VmAttributes};
@@ -242,6 +243,9 @@ impl AddressSpace {
             }
             return Ok(page.frame);
         }
+        if let VmaKind::SharedAnonymous { object, .. } = area.kind {
+            return self.resolve_shared(objects, &area, object, page_address);
+        }
         let frame = objects
             .allocate_frame()
             .map_err(|_| MemoryFault::OutOfMemory)?;
@@ -267,6 +271,38 @@ impl AddressSpace {
         Ok(frame)
     }
 
+    /// The page of a shared memory object at `page_address`: the object's frame, made
+    /// on first touch by whichever address space touches it first, mapped here too.
+    fn resolve_shared(
+        &mut self,
+        objects: &mut Objects,
+        area: &Vma,
+        object: u64,
+        page_address: u64,
+    ) -> Result<FrameId, MemoryFault> {
+        let offset = area
+            .backing_offset(page_address)
+            .ok_or(MemoryFault::Segmentation { mapped: false })?;
+        let frame = match objects.shared.page(object, offset) {
+            Some(frame) => frame,
+            None => {
+                // The object keeps this first reference for as long as it lives.
+                let frame = objects
+                    .allocate_frame()
+                    .map_err(|_| MemoryFault::OutOfMemory)?;
+                if !objects.shared.insert_page(object, offset, frame) {
+                    release(objects, frame);
+                    return Err(MemoryFault::Segmentation { mapped: false });
+                }
+                frame
+            }
+        };
+        objects.frames.retain(frame);
+        self.map_frame(objects, page_address, frame, area.permissions)
+            .map_err(|_| MemoryFault::OutOfMemory)?;
+        Ok(frame)
+    }
+
     /// Adds an area (no pages yet).
     ///
     /// # Errors
@@ -278,10 +314,131 @@ impl AddressSpace {
         placement: linux_personality::Placement,
     ) -> Result<(), linux_personality::VmaError> {
         let replaced = self.areas.insert(vma, placement)?;
-        for old in replaced {
-            self.unmap_range(objects, old.start, old.end);
-        }
+        objects.shared.attach(&vma);
+        self.forget_areas(objects, replaced);
         Ok(())
+    }
+
+    /// Drops the pages of areas just removed from the set, and their hold on shared
+    /// memory objects (freeing an object's frames when it was the last mapping).
+    fn forget_areas(&mut self, objects: &mut Objects, removed: Vec<Vma>) {
+        for old in removed {
+            self.unmap_range(objects, old.start, old.end);
+            for frame in objects.shared.detach(&old) {
+                release(objects, frame);
+            }
+        }
+    }
+
+    /// Carries out an `mremap` plan already checked against these areas; returns the
+    /// mapping's new address. Pages move by remapping their frame caps: no byte is
+    /// copied, copy-on-write sharing and shared objects stay as they were.
+    ///
+    /// # Errors
+    /// The VMA error if the plan does not fit the areas (nothing changed then).
+    pub fn remap(
+        &mut self,
+        objects: &mut Objects,
+        plan: &RemapPlan,
+    ) -> Result<u64, linux_personality::VmaError> {
+        match *plan {
+            RemapPlan::InPlace {
+                start,
+                unmap_from,
+                unmap_to,
+                grow_to,
+            } => {
+                if unmap_from < unmap_to {
+                    self.remove_areas(objects, unmap_from, unmap_to - unmap_from)?;
+                }
+                if let Some(new_end) = grow_to {
+                    let area = *self
+                        .areas
+                        .lookup(start)
+                        .ok_or(linux_personality::VmaError::NotMapped { address: start })?;
+                    self.areas.extend(start, new_end)?;
+                    objects.shared.attach(&Vma {
+                        start: area.end,
+                        end: new_end,
+                        ..area
+                    });
+                }
+                Ok(start)
+            }
+            RemapPlan::Move {
+                source,
+                source_end,
+                unmap_from,
+                unmap_to,
+                destination,
+                new_length,
+                old_range,
+            } => {
+                if unmap_from < unmap_to {
+                    self.remove_areas(objects, unmap_from, unmap_to - unmap_from)?;
+                }
+                let removed = self.areas.move_range(
+                    source,
+                    source_end,
+                    destination,
+                    new_length,
+                    old_range,
+                )?;
+                if let Some(moved) = self.areas.lookup(destination).copied() {
+                    objects.shared.attach(&moved);
+                }
+                let (old, replaced): (Vec<Vma>, Vec<Vma>) = removed
+                    .into_iter()
+                    .partition(|area| area.start >= source && area.end <= source_end);
+                self.forget_areas(objects, replaced);
+                let present: Vec<(u64, Page)> = self
+                    .pages
+                    .range(source..source_end)
+                    .map(|(address, page)| (*address, *page))
+                    .collect();
+                for (address, page) in present {
+                    self.move_page(objects, address, destination + (address - source), page);
+                }
+                // The old range's pages are gone from it now; only its hold on a shared
+                // object remains to drop.
+                for area in old {
+                    for frame in objects.shared.detach(&area) {
+                        release(objects, frame);
+                    }
+                }
+                Ok(destination)
+            }
+        }
+    }
+
+    /// Moves the present `page` from `from` to `to` by remapping its frame cap.
+    fn move_page(&mut self, objects: &mut Objects, from: u64, to: u64, page: Page) {
+        self.pages.remove(&from);
+        let mapping: Cap<Granule> = Cap::from_bits(page.mapping);
+        if page.permissions != Permissions::NONE {
+            if let Err(error) = mapping.frame_unmap() {
+                log::warn!("frame at {from:#x} not unmapped for mremap: {error:?}");
+            }
+            let (rights, attributes) = hardware_permissions(page.permissions);
+            if objects
+                .map(
+                    mapping,
+                    Cap::<VSpace>::from_bits(self.vspace),
+                    to,
+                    rights,
+                    attributes,
+                    &mut self.tables,
+                )
+                .is_err()
+            {
+                // Memory for a page table ran out: the page is lost (reads back as
+                // zeros for anonymous memory), as if it had been reclaimed.
+                objects.delete_cap(page.mapping);
+                release(objects, page.frame);
+                return;
+            }
+        }
+        self.pages.insert(to, page);
     }
 
     /// Removes areas and pages in `[start, start + length)`.
@@ -295,9 +452,7 @@ impl AddressSpace {
         length: u64,
     ) -> Result<(), linux_personality::VmaError> {
         let removed = self.areas.remove(start, length)?;
-        for old in removed {
-            self.unmap_range(objects, old.start, old.end);
-        }
+        self.forget_areas(objects, removed);
         Ok(())
     }
 
@@ -311,6 +466,9 @@ impl AddressSpace {
     pub fn duplicate(&mut self, objects: &mut Objects) -> Result<AddressSpace, AllocError> {
         let mut copy = AddressSpace::new(objects)?;
         copy.areas = self.areas.clone();
+        for area in copy.areas.iter() {
+            objects.shared.attach(area);
+        }
         let present: Vec<(u64, Page)> = self
             .pages
             .iter()
@@ -393,7 +551,12 @@ impl AddressSpace {
         }
         objects.free_page_tables(core::mem::take(&mut self.tables));
         if let Ok(empty) = VmaSet::new(LOWEST_ADDRESS, ADDRESS_LIMIT) {
-            self.areas = empty;
+            let old = core::mem::replace(&mut self.areas, empty);
+            for area in old.iter() {
+                for frame in objects.shared.detach(area) {
+                    release(objects, frame);
+                }
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::cspace::{CSpace, CopyError, SlotError, SLOT_DEPTH};
 use crate::frames::{FrameId, FrameTable};
 use crate::untyped::UntypedPool;
 use alloc::vec::Vec;
+use linux_personality::shared_memory::SharedMemory;
 use sel4::cap_type::{AsidPool, CNode, Granule, PageTable, Tcb, VSpace};
 use sel4::{init_cap, CPtr, Cap, CapRights, ObjectType, VmAttributes};
 
@@ -52,12 +53,20 @@ pub const PROCESS_CNODE_RADIX: u64 = 1;
 /// Frames retyped at once when the free list is empty.
 const FRAME_BATCH: u64 = 64;
 
+/// Untyped memory that frames for processes never take: it stays for the root task's
+/// own objects (page tables, CNode leaves for slots, TCBs, VSpaces), so a process that
+/// eats all memory runs out first and the server can still kill it and go on.
+pub const ROOT_TASK_RESERVE: u64 = 8 << 20;
+
 /// The allocator.
 #[derive(Debug)]
 pub struct Objects {
     pub cspace: CSpace,
     pub untyped: UntypedPool,
     pub frames: FrameTable,
+    /// Shared memory objects (`MAP_SHARED | MAP_ANONYMOUS`); each holds one reference on
+    /// each of its frames.
+    pub shared: SharedMemory<FrameId>,
     /// Page tables of the root task's own VSpace (window and heap); never freed.
     own_tables: Vec<CPtr>,
     free_page_tables: Vec<CPtr>,
@@ -73,6 +82,7 @@ impl Objects {
             cspace,
             untyped,
             frames: FrameTable::new(),
+            shared: SharedMemory::new(),
             own_tables: Vec::new(),
             free_page_tables: Vec::new(),
             free_vspaces: Vec::new(),
@@ -112,12 +122,21 @@ impl Objects {
         if let Some(frame) = self.frames.take_free() {
             return Ok(frame);
         }
+        let free = self.untyped.ram_bytes().free;
+        let frame_bytes = crate::frames::FRAME_SIZE as u64;
+        if free < ROOT_TASK_RESERVE.saturating_add(frame_bytes) {
+            return Err(AllocError::OutOfMemory);
+        }
+        let batch_fits = free >= ROOT_TASK_RESERVE.saturating_add(FRAME_BATCH * frame_bytes);
         let first = self.cspace.allocate_run(FRAME_BATCH, &mut self.untyped)?;
         let root = self.cspace.root();
-        let count = match self
-            .untyped
-            .retype(root, ObjectType::SmallPage, 0, first, FRAME_BATCH)
-        {
+        let batch = if batch_fits {
+            self.untyped
+                .retype(root, ObjectType::SmallPage, 0, first, FRAME_BATCH)
+        } else {
+            Err(sel4::Error::NotEnoughMemory)
+        };
+        let count = match batch {
             Ok(()) => FRAME_BATCH,
             Err(_) => {
                 // Memory is short: try a single frame.

@@ -215,6 +215,13 @@ impl Server {
                 length: 0,
                 words: [0; 12],
             },
+            Err(MemoryFault::OutOfMemory) => {
+                // No frame for a demand-paged page: as Linux's OOM killer would, the
+                // process dies with SIGKILL and its memory goes back to the pool.
+                log::warn!("out of memory: pid {pid} killed (fault at {address:#x})");
+                self.kill_process_of(tid, Signal::SIGKILL);
+                Answer::None
+            }
             Err(fault) => {
                 use linux_personality::signal::info::{BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR};
                 let (signal, code) = match fault {

@@ -1,5 +1,6 @@
 /* memory.c: brk, mmap (anonymous, shared, fixed, file-backed), munmap, mprotect, mremap,
- * madvise, demand paging, and the signals a bad access raises (address and code checked). */
+ * madvise, demand paging, the signals a bad access raises (address and code checked),
+ * shared memory and futexes across fork, and running out of memory. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <setjmp.h>
@@ -392,6 +393,168 @@ static void test_memory_mmap_errors(void)
 		    ENOMEM);
 }
 
+static void test_memory_shared_pages_touched_after_fork(void)
+{
+	/* nothing is touched before the fork: every page is first touched by one side and
+	 * must be seen by the other */
+	volatile int *shared = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(shared != MAP_FAILED);
+	size_t words = PAGE / sizeof(int);
+	int to_child[2];
+	CHECK_OK(pipe(to_child));
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		close(to_child[1]);
+		shared[1 * words] = 11;
+		shared[3 * words + 5] = 33;
+		/* wait for the parent's write to page 2, then for its munmap */
+		char byte;
+		if (read(to_child[0], &byte, 1) != 1 || shared[2 * words] != 22)
+			_exit(1);
+		if (read(to_child[0], &byte, 1) != 1)
+			_exit(2);
+		/* the parent unmapped everything: the pages live on here, and a page first
+		 * touched now still works */
+		if (shared[1 * words] != 11 || shared[2 * words] != 22 || shared[0] != 0)
+			_exit(3);
+		shared[0] = 44;
+		_exit(shared[0] == 44 ? 0 : 4);
+	}
+	close(to_child[0]);
+	for (int spins = 0; spins < 5000 && shared[3 * words + 5] != 33; spins++)
+		usleep(1000);
+	CHECK_EQ(shared[1 * words], 11);
+	CHECK_EQ(shared[3 * words + 5], 33);
+	shared[2 * words] = 22;
+	CHECK_EQ(write(to_child[1], "a", 1), 1);
+	CHECK_OK(munmap((void *)shared, 4 * PAGE));
+	CHECK_EQ(write(to_child[1], "b", 1), 1);
+	close(to_child[1]);
+	int status;
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+}
+
+/* futex operations without FUTEX_PRIVATE_FLAG (128): shared between processes */
+#define FUTEX_WAIT 0
+#define FUTEX_WAKE 1
+
+static long shared_futex(volatile int *address, int operation, int value)
+{
+	return syscall(SYS_futex, address, operation, value, NULL, NULL, 0);
+}
+
+/* Wakes one waiter on `address`, retrying until one was there (the other process may
+ * not have reached its wait yet); returns how many it woke. */
+static long wake_one_waiter(volatile int *address)
+{
+	long woken = 0;
+	for (int attempt = 0; attempt < 5000 && woken == 0; attempt++) {
+		woken = shared_futex(address, FUTEX_WAKE, 1);
+		if (woken == 0)
+			usleep(1000);
+	}
+	return woken;
+}
+
+static void test_memory_shared_futex_across_fork(void)
+{
+	/* futexes without FUTEX_PRIVATE_FLAG in MAP_SHARED memory: parent and child wake
+	 * each other; the words never change, so only a real wake ends a wait */
+	volatile int *words = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+				   -1, 0);
+	CHECK(words != MAP_FAILED);
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		long waited = shared_futex(&words[0], FUTEX_WAIT, 0);
+		words[1] = waited == 0 ? 1 : 2;
+		long woken = wake_one_waiter(&words[2]);
+		_exit(waited == 0 && woken == 1 ? 0 : 1);
+	}
+	CHECK_EQ(wake_one_waiter(&words[0]), 1);
+	CHECK_EQ(shared_futex(&words[2], FUTEX_WAIT, 0), 0);
+	CHECK_EQ(words[1], 1);
+	int status;
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+	munmap((void *)words, PAGE);
+}
+
+/* MemFree from /proc/meminfo, in KiB, or -1. */
+static long memory_free_kib(long *total_kib)
+{
+	int fd = open("/proc/meminfo", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	char text[2048];
+	ssize_t length = read(fd, text, sizeof text - 1);
+	close(fd);
+	if (length <= 0)
+		return -1;
+	text[length] = 0;
+	const char *total = strstr(text, "MemTotal:");
+	const char *free = strstr(text, "MemFree:");
+	if (!total || !free)
+		return -1;
+	*total_kib = strtol(total + strlen("MemTotal:"), NULL, 10);
+	return strtol(free + strlen("MemFree:"), NULL, 10);
+}
+
+#define HOG_CHUNK (64UL << 20)
+#define HOG_EXIT_ENOMEM 12
+
+static void test_memory_hog(void)
+{
+	if (getauxval(AT_SYSINFO_EHDR) == 0) {
+		/* under qemu-user the hog would eat the host's memory */
+		tl_skip("memory hog not run under qemu-user (no vDSO)");
+		return;
+	}
+	long total_kib = 0;
+	long free_before = memory_free_kib(&total_kib);
+	CHECK(free_before > 0 && total_kib > 0);
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		/* touch fresh anonymous pages until mmap fails or the kernel kills us; give up
+		 * (exit 1) after twice the machine's memory */
+		unsigned long limit = 2UL * (unsigned long)total_kib * 1024;
+		for (unsigned long eaten = 0; eaten < limit; eaten += HOG_CHUNK) {
+			char *chunk = mmap(NULL, HOG_CHUNK, PROT_READ | PROT_WRITE,
+					   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (chunk == MAP_FAILED)
+				_exit(errno == ENOMEM ? HOG_EXIT_ENOMEM : 2);
+			for (unsigned long offset = 0; offset < HOG_CHUNK; offset += PAGE)
+				chunk[offset] = 1;
+		}
+		_exit(1);
+	}
+	int status;
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK_MSG((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+			  (WIFEXITED(status) && WEXITSTATUS(status) == HOG_EXIT_ENOMEM),
+		  "hog status %#x", status);
+	/* its memory came back (less what the system keeps for page tables and slots) */
+	long free_after = memory_free_kib(&total_kib);
+	long tolerance = total_kib / 32;
+	CHECK_MSG(free_after >= free_before - tolerance,
+		  "MemFree %ld kB before the hog, %ld kB after (tolerance %ld kB)", free_before,
+		  free_after, tolerance);
+	/* and the system still runs programs */
+	pid_t other = fork();
+	CHECK(other >= 0);
+	if (other == 0) {
+		char *arguments[] = {"/bin/true", NULL};
+		execv(arguments[0], arguments);
+		_exit(127);
+	}
+	CHECK_EQ(waitpid(other, &status, 0), other);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "/bin/true status %#x", status);
+}
+
 static volatile char *stack_low_water;
 
 __attribute__((noinline)) static int deep_stack(int depth)
@@ -448,6 +611,9 @@ int main(void)
 	RUN(memory_mmap_errors);
 	RUN(memory_stack_grows_on_demand);
 	RUN(memory_large_malloc);
+	RUN(memory_shared_pages_touched_after_fork);
+	RUN(memory_shared_futex_across_fork);
+	RUN(memory_hog);
 	rmdir(scratch);
 	return tl_finish();
 }

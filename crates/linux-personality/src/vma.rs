@@ -41,17 +41,23 @@ impl Vma {
 
     /// The part of this area from `address` up, with the file offset advanced to match.
     fn upper_part(&self, address: u64) -> Vma {
-        let kind = match self.kind {
-            VmaKind::File { file, offset } => VmaKind::File {
-                file,
-                offset: offset.saturating_add(address - self.start),
-            },
-            other => other,
-        };
         Vma {
             start: address,
-            kind,
+            kind: self.kind.advanced(address.saturating_sub(self.start)),
             ..*self
+        }
+    }
+
+    /// The backing offset of `address` (inside the area) for file and shared-memory
+    /// areas: which byte of the file or object it shows.
+    #[must_use]
+    pub fn backing_offset(&self, address: u64) -> Option<u64> {
+        let delta = address.checked_sub(self.start)?;
+        match self.kind {
+            VmaKind::File { offset, .. } | VmaKind::SharedAnonymous { offset, .. } => {
+                offset.checked_add(delta)
+            }
+            _ => None,
         }
     }
 }
@@ -80,6 +86,32 @@ pub enum VmaKind {
     Vdso,
     /// The vDSO's data page.
     Vvar,
+    /// `MAP_SHARED | MAP_ANONYMOUS` memory: pages of a shared memory object, which every
+    /// address space that maps it (after `fork`, say) sees, starting at byte `offset`.
+    SharedAnonymous {
+        /// Which object (chosen by the caller, unique while it lives).
+        object: u64,
+        /// Object offset of the area's first byte.
+        offset: u64,
+    },
+}
+
+impl VmaKind {
+    /// The same backing seen `delta` bytes further on (file and object offsets advance).
+    #[must_use]
+    pub const fn advanced(self, delta: u64) -> VmaKind {
+        match self {
+            VmaKind::File { file, offset } => VmaKind::File {
+                file,
+                offset: offset.saturating_add(delta),
+            },
+            VmaKind::SharedAnonymous { object, offset } => VmaKind::SharedAnonymous {
+                object,
+                offset: offset.saturating_add(delta),
+            },
+            other => other,
+        }
+    }
 }
 
 /// What `fork` does with an area.
@@ -98,6 +130,15 @@ pub enum Placement {
     Exclusive,
     /// Unmap whatever is in the way first (`MAP_FIXED`).
     Replace,
+}
+
+/// What [`VmaSet::move_range`] does with the range it moves from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OldRange {
+    /// Removed (plain `mremap`).
+    Unmap,
+    /// Left mapped, its pages gone (`MREMAP_DONTUNMAP`).
+    Keep,
 }
 
 /// Why a VMA operation was refused. Nothing changes when one is returned.
@@ -249,6 +290,78 @@ impl VmaSet {
             area.permissions = permissions;
         }
         Ok(())
+    }
+
+    /// Grows the area containing `address` so that it ends at `new_end` (`mremap` growing
+    /// in place). The area must end at or below `new_end` and nothing may lie between.
+    ///
+    /// # Errors
+    /// [`VmaError::NotMapped`] if no area contains `address`, [`VmaError::Overlap`] if
+    /// another area is in the way, other [`VmaError`]s for a bad end.
+    pub fn extend(&mut self, address: u64, new_end: u64) -> Result<(), VmaError> {
+        let area = *self
+            .lookup(address)
+            .ok_or(VmaError::NotMapped { address })?;
+        self.check_range(area.start, new_end)?;
+        if new_end <= area.end {
+            return Err(VmaError::EmptyRange);
+        }
+        if let Some(existing) = self.first_overlap(area.end, new_end) {
+            return Err(VmaError::Overlap {
+                existing_start: existing.start,
+            });
+        }
+        if let Some(grown) = self.areas.get_mut(&area.start) {
+            grown.end = new_end;
+        }
+        Ok(())
+    }
+
+    /// Moves `[start, end)`, which must lie inside one area, to `destination` with
+    /// `new_length` bytes (`mremap` moving): the area's permissions and backing go with
+    /// it (offsets as they were at `start`). With [`OldRange::Unmap`] the old range is
+    /// removed; with [`OldRange::Keep`] it stays mapped (`MREMAP_DONTUNMAP`). Whatever was
+    /// at the destination is replaced. Returns the pieces removed from the set: the old
+    /// range (if unmapped) first, then what the destination replaced.
+    ///
+    /// # Errors
+    /// [`VmaError::NotMapped`] if `[start, end)` is not inside a single area; other
+    /// [`VmaError`]s for a bad range or destination (the two may not overlap). Nothing
+    /// changes on error.
+    pub fn move_range(
+        &mut self,
+        start: u64,
+        end: u64,
+        destination: u64,
+        new_length: u64,
+        old_range: OldRange,
+    ) -> Result<Vec<Vma>, VmaError> {
+        self.check_range(start, end)?;
+        let destination_end = self.range_end(destination, new_length)?;
+        let area = *self
+            .lookup(start)
+            .ok_or(VmaError::NotMapped { address: start })?;
+        if area.end < end {
+            return Err(VmaError::NotMapped { address: area.end });
+        }
+        if destination < end && start < destination_end {
+            return Err(VmaError::Overlap {
+                existing_start: start,
+            });
+        }
+        let moved = Vma {
+            start: destination,
+            end: destination_end,
+            kind: area.kind.advanced(start - area.start),
+            ..area
+        };
+        let mut removed = match old_range {
+            OldRange::Unmap => self.remove_checked(start, end),
+            OldRange::Keep => Vec::new(),
+        };
+        removed.extend(self.remove_checked(destination, destination_end));
+        self.areas.insert(destination, moved);
+        Ok(removed)
     }
 
     /// Chooses where `length` bytes (rounded up to pages) can go: `hint`, if page-aligned,

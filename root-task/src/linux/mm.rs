@@ -6,6 +6,7 @@ use crate::loader::MMAP_CEILING;
 use crate::process::Description;
 use linux_personality::elf_plan::PAGE_SIZE;
 use linux_personality::fs::inode::Content;
+use linux_personality::remap::{plan_remap, RemapPlan, RemapRequest};
 use linux_personality::{Errno, FileId, Permissions, Placement, Sharing, Vma, VmaKind};
 
 const MAP_SHARED: u64 = 0x01;
@@ -55,8 +56,9 @@ pub fn sys_brk(context: &mut Context<'_>, requested: u64) -> Result<usize, Errno
         return Ok(heap.end as usize);
     };
     if new_top > old_top {
-        let fits =
-            new_top <= MMAP_CEILING && process.space.areas.is_free(old_top, new_top - old_top);
+        let fits = new_top <= MMAP_CEILING
+            && new_top - heap.start <= server.objects.untyped.ram_bytes().total
+            && process.space.areas.is_free(old_top, new_top - old_top);
         if !fits {
             return Ok(heap.end as usize);
         }
@@ -112,13 +114,22 @@ pub fn sys_mmap(
         return Err(Errno::EINVAL);
     }
     let length = page_round_up(length).ok_or(Errno::ENOMEM)?;
+    if length > context.server.objects.untyped.ram_bytes().total
+        && (sharing == Sharing::Shared || permissions.write)
+    {
+        // Linux's overcommit heuristic: one mapping larger than all of RAM never fits.
+        return Err(Errno::ENOMEM);
+    }
+    let mut shared_object = None;
     let kind = if flags & MAP_ANONYMOUS != 0 {
-        VmaKind::Anonymous
-    } else {
         if sharing == Sharing::Shared {
-            // Shared file mappings need write-back to the file: not yet.
-            return Err(Errno::ENODEV);
+            let object = context.server.objects.shared.create();
+            shared_object = Some(object);
+            VmaKind::SharedAnonymous { object, offset: 0 }
+        } else {
+            VmaKind::Anonymous
         }
+    } else {
         let fd = u32::try_from(int_argument(fd)).map_err(|_| Errno::EBADF)?;
         let file = context.process()?.files.get(fd)?.file;
         let Description::File(open) = context.server.open_files.get(file)? else {
@@ -126,6 +137,17 @@ pub fn sys_mmap(
         };
         if !open.access.readable() {
             return Err(Errno::EACCES);
+        }
+        if sharing == Sharing::Shared && permissions.write {
+            if !open.access.writable() {
+                return Err(Errno::EACCES);
+            }
+            // Writes through a shared file mapping would have to reach the file (and
+            // read()/write() would have to see the mapping's pages): the in-memory file
+            // system has no page cache to share, so writable shared file mappings are
+            // refused rather than silently made private.
+            log::debug!("writable MAP_SHARED file mapping refused (no page cache)");
+            return Err(Errno::ENODEV);
         }
         match context.server.fs.inode(open.inode)?.content() {
             Content::Regular(_) => {}
@@ -165,11 +187,51 @@ pub fn sys_mmap(
         kind,
         sharing,
     };
+    if let Err(error) = process.space.add_area(&mut server.objects, vma, placement) {
+        if let Some(object) = shared_object {
+            // Never mapped, so it holds no frames yet.
+            let _ = server.objects.shared.discard_unmapped(object);
+        }
+        return Err(error.errno());
+    }
+    Ok(start as usize)
+}
+
+/// `mremap`: shrinks, grows in place, or moves a mapping (see
+/// linux-personality's `remap` for the rules); pages move without being copied.
+pub fn sys_mremap(
+    context: &mut Context<'_>,
+    old_address: u64,
+    old_length: u64,
+    new_length: u64,
+    flags: u64,
+    new_address: u64,
+) -> Result<usize, Errno> {
+    let request = RemapRequest {
+        old_address,
+        old_length,
+        new_length,
+        flags,
+        new_address,
+    };
+    let server = &mut *context.server;
+    let total = server.objects.untyped.ram_bytes().total;
+    let process = server.processes.get_mut(&context.pid).ok_or(Errno::ESRCH)?;
+    let plan = plan_remap(&process.space.areas, &request, MMAP_CEILING)?;
+    if let RemapPlan::InPlace {
+        grow_to: Some(_), ..
+    }
+    | RemapPlan::Move { .. } = plan
+    {
+        if page_round_up(new_length).is_none_or(|length| length > total) {
+            return Err(Errno::ENOMEM);
+        }
+    }
     process
         .space
-        .add_area(&mut server.objects, vma, placement)
-        .map_err(|error| error.errno())?;
-    Ok(start as usize)
+        .remap(&mut server.objects, &plan)
+        .map(|address| address as usize)
+        .map_err(|error| error.errno())
 }
 
 pub fn sys_munmap(context: &mut Context<'_>, address: u64, length: u64) -> Result<usize, Errno> {
