@@ -6,6 +6,9 @@
 //! demand: [`AddressSpace::resolve`] checks an access against the areas and fills an
 //! anonymous page with zeros or a file page with the file's bytes. After `fork` a private
 //! page's frame is shared by both spaces, mapped read-only, until a write copies it.
+//! `MAP_SHARED | MAP_ANONYMOUS` pages belong to a shared memory object
+//! ([`Objects::shared`]) whose frames every space mapping it maps, whenever each touches
+//! them; the object lives while any area names it.
 
 use crate::frames::FrameId;
 use crate::objects::{AllocError, Objects};
@@ -114,6 +117,22 @@ impl AddressSpace {
         let result = self.install(objects, vaddr, frame, permissions);
         if result.is_err() && objects.frames.release(frame) {
             objects.free_frame(frame);
+        }
+        result
+    }
+
+    /// [`AddressSpace::map_frame`] for a page known to be absent (a fault just found no
+    /// page there), without looking for one to unmap first.
+    fn map_absent(
+        &mut self,
+        objects: &mut Objects,
+        vaddr: u64,
+        frame: FrameId,
+        permissions: Permissions,
+    ) -> Result<(), AllocError> {
+        let result = self.install(objects, vaddr, frame, permissions);
+        if result.is_err() {
+            release(objects, frame);
         }
         result
     }
@@ -243,8 +262,10 @@ impl AddressSpace {
             }
             return Ok(page.frame);
         }
-        if let VmaKind::SharedAnonymous { object, .. } = area.kind {
-            return self.resolve_shared(objects, &area, object, page_address);
+        if area.sharing == Sharing::Shared {
+            if let Some(object) = objects.shared.object_of(&area) {
+                return self.resolve_shared(objects, files, &area, object, page_address);
+            }
         }
         let frame = objects
             .allocate_frame()
@@ -266,16 +287,18 @@ impl AddressSpace {
             let length = available.len().min(PAGE_SIZE as usize);
             objects.frames.write(frame, 0, &available[..length]);
         }
-        self.map_frame(objects, page_address, frame, area.permissions)
+        self.map_absent(objects, page_address, frame, area.permissions)
             .map_err(|_| MemoryFault::OutOfMemory)?;
         Ok(frame)
     }
 
     /// The page of a shared memory object at `page_address`: the object's frame, made
-    /// on first touch by whichever address space touches it first, mapped here too.
+    /// on first touch by whichever address space touches it first (from the file's
+    /// bytes for a file's object), mapped here too.
     fn resolve_shared(
         &mut self,
         objects: &mut Objects,
+        files: &dyn FileContents,
         area: &Vma,
         object: u64,
         page_address: u64,
@@ -290,6 +313,20 @@ impl AddressSpace {
                 let frame = objects
                     .allocate_frame()
                     .map_err(|_| MemoryFault::OutOfMemory)?;
+                if let VmaKind::File { file, .. } = area.kind {
+                    let shown = files.contents(file).and_then(|bytes| {
+                        usize::try_from(offset)
+                            .ok()
+                            .and_then(|start| bytes.get(start..))
+                            .filter(|rest| !rest.is_empty())
+                    });
+                    let Some(shown) = shown else {
+                        release(objects, frame);
+                        return Err(MemoryFault::Bus);
+                    };
+                    let length = shown.len().min(PAGE_SIZE as usize);
+                    objects.frames.write(frame, 0, &shown[..length]);
+                }
                 if !objects.shared.insert_page(object, offset, frame) {
                     release(objects, frame);
                     return Err(MemoryFault::Segmentation { mapped: false });
@@ -298,7 +335,7 @@ impl AddressSpace {
             }
         };
         objects.frames.retain(frame);
-        self.map_frame(objects, page_address, frame, area.permissions)
+        self.map_absent(objects, page_address, frame, area.permissions)
             .map_err(|_| MemoryFault::OutOfMemory)?;
         Ok(frame)
     }
@@ -324,6 +361,9 @@ impl AddressSpace {
     fn forget_areas(&mut self, objects: &mut Objects, removed: Vec<Vma>) {
         for old in removed {
             self.unmap_range(objects, old.start, old.end);
+            if objects.shared.is_empty() {
+                continue;
+            }
             for frame in objects.shared.detach(&old) {
                 release(objects, frame);
             }
@@ -335,7 +375,8 @@ impl AddressSpace {
     /// copied, copy-on-write sharing and shared objects stay as they were.
     ///
     /// # Errors
-    /// The VMA error if the plan does not fit the areas (nothing changed then).
+    /// The VMA error if the plan does not fit the areas, which a plan `plan_remap` made
+    /// from these same areas always does.
     pub fn remap(
         &mut self,
         objects: &mut Objects,
@@ -466,8 +507,10 @@ impl AddressSpace {
     pub fn duplicate(&mut self, objects: &mut Objects) -> Result<AddressSpace, AllocError> {
         let mut copy = AddressSpace::new(objects)?;
         copy.areas = self.areas.clone();
-        for area in copy.areas.iter() {
-            objects.shared.attach(area);
+        if !objects.shared.is_empty() {
+            for area in copy.areas.iter() {
+                objects.shared.attach(area);
+            }
         }
         let present: Vec<(u64, Page)> = self
             .pages
@@ -552,9 +595,11 @@ impl AddressSpace {
         objects.free_page_tables(core::mem::take(&mut self.tables));
         if let Ok(empty) = VmaSet::new(LOWEST_ADDRESS, ADDRESS_LIMIT) {
             let old = core::mem::replace(&mut self.areas, empty);
-            for area in old.iter() {
-                for frame in objects.shared.detach(area) {
-                    release(objects, frame);
+            if !objects.shared.is_empty() {
+                for area in old.iter() {
+                    for frame in objects.shared.detach(area) {
+                        release(objects, frame);
+                    }
                 }
             }
         }

@@ -656,6 +656,7 @@ impl Server {
             self.release_description(file);
         }
         process.space.destroy(&mut self.objects);
+        crate::shared_file::drain_unmapped(&mut self.objects, &mut self.fs);
         self.timers.process_exited(pid);
         if pid == self.init_pid {
             let code = status.shell_status();

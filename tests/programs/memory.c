@@ -238,6 +238,66 @@ static void test_memory_file_private_mapping(void)
 	unlink(path);
 }
 
+static void test_memory_file_shared_mapping(void)
+{
+	static char content[2 * 4096 + 100];
+	for (size_t index = 0; index < sizeof content; index++)
+		content[index] = (char)('A' + index % 26);
+	char path[96];
+	int fd = make_file("shared", content, sizeof content, path, sizeof path);
+	CHECK(fd >= 0);
+	char *mapping = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(mapping != MAP_FAILED);
+	CHECK(memcmp(mapping, content, sizeof content) == 0);
+	/* a write through the mapping is what read() sees, and write() what the mapping
+	 * sees */
+	mapping[10] = 'm';
+	char byte = 0;
+	CHECK_EQ(pread(fd, &byte, 1, 10), 1);
+	CHECK_EQ(byte, 'm');
+	CHECK_EQ(pwrite(fd, "w", 1, PAGE + 20), 1);
+	CHECK_EQ(mapping[PAGE + 20], 'w');
+	/* a second mapping of the file shares the pages */
+	char *second = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK(second != MAP_FAILED);
+	CHECK_EQ(second[10], 'm');
+	mapping[11] = 'n';
+	CHECK_EQ(second[11], 'n');
+	/* a child's write to a page first touched after fork reaches the parent and the file */
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		mapping[2 * PAGE + 7] = 'c';
+		_exit(0);
+	}
+	int status;
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK_EQ(mapping[2 * PAGE + 7], 'c');
+	/* bytes past the end of the file are not written back, and the file does not grow */
+	mapping[2 * PAGE + 200] = 'x';
+	CHECK_OK(msync(mapping, 3 * PAGE, MS_SYNC));
+	CHECK_ERRNO(msync(mapping + 1, PAGE, MS_SYNC), EINVAL);
+	CHECK_ERRNO(msync(mapping, PAGE, MS_SYNC | MS_ASYNC), EINVAL);
+	struct stat status_buffer;
+	CHECK_OK(fstat(fd, &status_buffer));
+	CHECK_EQ(status_buffer.st_size, (off_t)sizeof content);
+	CHECK_OK(munmap(second, PAGE));
+	CHECK_OK(munmap(mapping, 3 * PAGE));
+	close(fd);
+	/* after munmap and close the file holds the mapping's writes */
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	static char after[sizeof content + 16];
+	CHECK_EQ(read(fd, after, sizeof after), (ssize_t)sizeof content);
+	CHECK_EQ(after[10], 'm');
+	CHECK_EQ(after[11], 'n');
+	CHECK_EQ(after[PAGE + 20], 'w');
+	CHECK_EQ(after[2 * PAGE + 7], 'c');
+	CHECK_EQ(after[12], content[12]);
+	close(fd);
+	unlink(path);
+}
+
 static void test_memory_munmap_then_access_sigsegv(void)
 {
 	char *region = map_anonymous(3 * PAGE);
@@ -382,6 +442,14 @@ static void test_memory_mmap_errors(void)
 	close(write_only);
 	int read_only = open(path, O_RDONLY);
 	CHECK_ERRNO(mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, read_only, 0), EACCES);
+	/* a read-only shared mapping of a read-only file shows the file, and may not
+	 * become writable */
+	char *shared = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, read_only, 0);
+	CHECK(shared != MAP_FAILED);
+	CHECK_EQ(shared[0], 'x');
+	CHECK_EQ(shared[1], 0);
+	CHECK_ERRNO(mprotect(shared, PAGE, PROT_READ | PROT_WRITE), EACCES);
+	munmap(shared, PAGE);
 	/* a private writable mapping of a read-only file is fine */
 	void *private = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, read_only, 0);
 	CHECK(private != MAP_FAILED);
@@ -602,6 +670,7 @@ int main(void)
 	RUN(memory_mmap_shared_and_private_across_fork);
 	RUN(memory_map_fixed_replaces);
 	RUN(memory_file_private_mapping);
+	RUN(memory_file_shared_mapping);
 	RUN(memory_munmap_then_access_sigsegv);
 	RUN(memory_mprotect_readonly_write_sigsegv);
 	RUN(memory_mremap_grow_move);

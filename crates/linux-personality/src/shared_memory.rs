@@ -1,5 +1,10 @@
-//! Shared memory objects: the pages behind `MAP_SHARED | MAP_ANONYMOUS` areas, held once
-//! for every address space that maps them, and freed when the last mapping goes.
+//! Shared memory objects: the pages behind `MAP_SHARED | MAP_ANONYMOUS` areas and
+//! `MAP_SHARED` file areas, held once for every address space that maps them.
+//!
+//! An anonymous object is freed when its last mapping goes. A file's object (one per
+//! file, so every shared mapping of the file sees the same pages) is kept when unmapped
+//! until the caller writes its pages back to the file and frees them
+//! ([`SharedMemory::take_unmapped_files`]).
 //!
 //! An object lives while some area maps part of it. Its liveness count is the number of
 //! mapped *pages* over all areas of all address spaces that name it, not the number of
@@ -10,7 +15,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use crate::elf_plan::PAGE_SIZE;
-use crate::vma::{Vma, VmaKind};
+use crate::vma::{FileId, Sharing, Vma, VmaKind};
 
 /// An object's name, as stored in [`VmaKind::SharedAnonymous`].
 pub type ObjectId = u64;
@@ -20,12 +25,19 @@ pub type ObjectId = u64;
 struct SharedObject<Frame> {
     pages: BTreeMap<u64, Frame>,
     mapped_pages: u64,
+    /// The file whose pages these are (`None`: anonymous memory).
+    file: Option<FileId>,
 }
+
+/// An unmapped file object's pages, for writing back: (byte offset in the file, page).
+pub type FilePages<Frame> = (FileId, Vec<(u64, Frame)>);
 
 /// Every shared memory object, generic over what a page is (the root task's frame ids).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SharedMemory<Frame> {
     objects: BTreeMap<ObjectId, SharedObject<Frame>>,
+    /// Each file's object.
+    files: BTreeMap<FileId, ObjectId>,
     next: ObjectId,
 }
 
@@ -41,13 +53,90 @@ impl<Frame: Copy> SharedMemory<Frame> {
     pub const fn new() -> Self {
         SharedMemory {
             objects: BTreeMap::new(),
+            files: BTreeMap::new(),
             next: 1,
         }
     }
 
-    /// A new empty object, not yet mapped: the caller adds the area that maps it and
-    /// then calls [`SharedMemory::attach`].
+    /// A new empty anonymous object, not yet mapped: the caller adds the area that maps
+    /// it and then calls [`SharedMemory::attach`].
     pub fn create(&mut self) -> ObjectId {
+        self.create_object(None)
+    }
+
+    /// The object of `file`'s shared mappings, made (empty) if it has none.
+    pub fn file_object(&mut self, file: FileId) -> ObjectId {
+        if let Some(id) = self.files.get(&file) {
+            return *id;
+        }
+        let id = self.create_object(Some(file));
+        self.files.insert(file, id);
+        id
+    }
+
+    /// `file`'s object, if it has one.
+    #[must_use]
+    pub fn existing_file_object(&self, file: FileId) -> Option<ObjectId> {
+        self.files.get(&file).copied()
+    }
+
+    /// The present pages of `file`'s object: (byte offset in the file, page).
+    #[must_use]
+    pub fn file_pages(&self, file: FileId) -> Vec<(u64, Frame)> {
+        self.files
+            .get(&file)
+            .and_then(|id| self.objects.get(id))
+            .map(|object| {
+                object
+                    .pages
+                    .iter()
+                    .map(|(index, frame)| (index.saturating_mul(PAGE_SIZE), *frame))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Removes every file object that nothing maps any more and returns its pages, for
+    /// the caller to write back and release.
+    #[must_use]
+    pub fn take_unmapped_files(&mut self) -> Vec<FilePages<Frame>> {
+        let unmapped: Vec<(FileId, ObjectId)> = self
+            .files
+            .iter()
+            .filter(|(_, id)| {
+                self.objects
+                    .get(id)
+                    .is_none_or(|object| object.mapped_pages == 0)
+            })
+            .map(|(file, id)| (*file, *id))
+            .collect();
+        let mut taken = Vec::new();
+        for (file, id) in unmapped {
+            self.files.remove(&file);
+            if let Some(object) = self.objects.remove(&id) {
+                let pages = object
+                    .pages
+                    .into_iter()
+                    .map(|(index, frame)| (index.saturating_mul(PAGE_SIZE), frame))
+                    .collect();
+                taken.push((file, pages));
+            }
+        }
+        taken
+    }
+
+    /// The object `area` maps, if any: its shared anonymous object, or its file's object
+    /// for a shared file area.
+    #[must_use]
+    pub fn object_of(&self, area: &Vma) -> Option<ObjectId> {
+        match (area.kind, area.sharing) {
+            (VmaKind::SharedAnonymous { object, .. }, _) => Some(object),
+            (VmaKind::File { file, .. }, Sharing::Shared) => self.files.get(&file).copied(),
+            _ => None,
+        }
+    }
+
+    fn create_object(&mut self, file: Option<FileId>) -> ObjectId {
         while self.objects.contains_key(&self.next) || self.next == 0 {
             self.next = self.next.wrapping_add(1);
         }
@@ -58,6 +147,7 @@ impl<Frame: Copy> SharedMemory<Frame> {
             SharedObject {
                 pages: BTreeMap::new(),
                 mapped_pages: 0,
+                file,
             },
         );
         id
@@ -65,18 +155,22 @@ impl<Frame: Copy> SharedMemory<Frame> {
 
     /// Records that `area` (now in some address space) maps its object, if it names one.
     pub fn attach(&mut self, area: &Vma) {
-        if let Some(object) = object_of(area).and_then(|id| self.objects.get_mut(&id)) {
+        if let Some(object) = self
+            .object_of(area)
+            .and_then(|id| self.objects.get_mut(&id))
+        {
             object.mapped_pages = object
                 .mapped_pages
                 .saturating_add(area.length() / PAGE_SIZE);
         }
     }
 
-    /// Records that `area` no longer maps its object. If that was the object's last
-    /// mapping the object is gone, and its pages are returned for the caller to release.
+    /// Records that `area` no longer maps its object. If that was an anonymous object's
+    /// last mapping the object is gone, and its pages are returned for the caller to
+    /// release (a file's object stays, see [`SharedMemory::take_unmapped_files`]).
     #[must_use]
     pub fn detach(&mut self, area: &Vma) -> Vec<Frame> {
-        let Some(id) = object_of(area) else {
+        let Some(id) = self.object_of(area) else {
             return Vec::new();
         };
         let Some(object) = self.objects.get_mut(&id) else {
@@ -85,7 +179,7 @@ impl<Frame: Copy> SharedMemory<Frame> {
         object.mapped_pages = object
             .mapped_pages
             .saturating_sub(area.length() / PAGE_SIZE);
-        if object.mapped_pages > 0 {
+        if object.mapped_pages > 0 || object.file.is_some() {
             return Vec::new();
         }
         self.objects
@@ -94,11 +188,11 @@ impl<Frame: Copy> SharedMemory<Frame> {
             .unwrap_or_default()
     }
 
-    /// Drops an object nothing maps (a failed `mmap`), returning its pages.
+    /// Drops an anonymous object nothing maps (a failed `mmap`), returning its pages.
     #[must_use]
     pub fn discard_unmapped(&mut self, id: ObjectId) -> Vec<Frame> {
         match self.objects.get(&id) {
-            Some(object) if object.mapped_pages == 0 => self
+            Some(object) if object.mapped_pages == 0 && object.file.is_none() => self
                 .objects
                 .remove(&id)
                 .map(|object| object.pages.into_values().collect())
@@ -141,15 +235,6 @@ impl<Frame: Copy> SharedMemory<Frame> {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
-    }
-}
-
-/// The object an area maps, if any.
-#[must_use]
-pub const fn object_of(area: &Vma) -> Option<ObjectId> {
-    match area.kind {
-        VmaKind::SharedAnonymous { object, .. } => Some(object),
-        _ => None,
     }
 }
 
@@ -202,6 +287,47 @@ mod tests {
         assert!(memory.is_empty());
         assert_eq!(memory.page(id, 0), None);
         assert!(!memory.insert_page(id, 0, 1));
+    }
+
+    #[test]
+    fn file_objects_are_one_per_file_and_kept_until_taken() {
+        let mut memory: SharedMemory<u32> = SharedMemory::new();
+        let file = FileId(42);
+        let id = memory.file_object(file);
+        assert_eq!(memory.file_object(file), id, "one object per file");
+        assert_eq!(memory.existing_file_object(FileId(43)), None);
+        let area = Vma {
+            start: 0x10_000,
+            end: 0x12_000,
+            permissions: Permissions::READ_WRITE,
+            kind: VmaKind::File { file, offset: 0 },
+            sharing: Sharing::Shared,
+        };
+        let private = Vma {
+            sharing: Sharing::Private,
+            ..area
+        };
+        assert_eq!(memory.object_of(&area), Some(id));
+        assert_eq!(memory.object_of(&private), None, "private file areas copy");
+        memory.attach(&area);
+        assert!(memory.insert_page(id, PAGE, 8));
+        assert!(memory.take_unmapped_files().is_empty(), "still mapped");
+        assert_eq!(memory.file_pages(file), [(PAGE, 8)]);
+        assert!(memory.detach(&area).is_empty(), "kept for write-back");
+        assert!(memory.discard_unmapped(id).is_empty());
+        assert_eq!(memory.file_pages(file), [(PAGE, 8)]);
+        // A new mapping before the write-back finds the same pages.
+        assert_eq!(memory.file_object(file), id);
+        assert_eq!(
+            memory.take_unmapped_files(),
+            [(file, alloc::vec![(PAGE, 8)])]
+        );
+        assert!(memory.is_empty());
+        assert_ne!(
+            memory.file_object(file),
+            id,
+            "a fresh object after the write-back"
+        );
     }
 
     #[test]

@@ -1,5 +1,9 @@
-//! Memory system calls: brk, mmap (anonymous and file-backed private, shared anonymous),
-//! munmap, mprotect, madvise. Areas are linux-personality's `VmaSet`; pages come on demand.
+//! Memory system calls: brk, mmap (anonymous and file-backed private, shared anonymous,
+//! read-only shared file), munmap, mprotect, mremap, madvise. Areas are
+//! linux-personality's `VmaSet`; pages come on demand.
+//!
+//! Shared file mappings share one object of pages per file, kept coherent with
+//! read()/write() by `shared_file`; msync and munmap write them back.
 
 use super::{int_argument, Context};
 use crate::loader::MMAP_CEILING;
@@ -57,7 +61,7 @@ pub fn sys_brk(context: &mut Context<'_>, requested: u64) -> Result<usize, Errno
     };
     if new_top > old_top {
         let fits = new_top <= MMAP_CEILING
-            && new_top - heap.start <= server.objects.untyped.ram_bytes().total
+            && new_top - heap.start <= server.objects.untyped.total_bytes()
             && process.space.areas.is_free(old_top, new_top - old_top);
         if !fits {
             return Ok(heap.end as usize);
@@ -114,7 +118,7 @@ pub fn sys_mmap(
         return Err(Errno::EINVAL);
     }
     let length = page_round_up(length).ok_or(Errno::ENOMEM)?;
-    if length > context.server.objects.untyped.ram_bytes().total
+    if length > context.server.objects.untyped.total_bytes()
         && (sharing == Sharing::Shared || permissions.write)
     {
         // Linux's overcommit heuristic: one mapping larger than all of RAM never fits.
@@ -138,20 +142,20 @@ pub fn sys_mmap(
         if !open.access.readable() {
             return Err(Errno::EACCES);
         }
-        if sharing == Sharing::Shared && permissions.write {
-            if !open.access.writable() {
-                return Err(Errno::EACCES);
-            }
-            // Writes through a shared file mapping would have to reach the file (and
-            // read()/write() would have to see the mapping's pages): the in-memory file
-            // system has no page cache to share, so writable shared file mappings are
-            // refused rather than silently made private.
-            log::debug!("writable MAP_SHARED file mapping refused (no page cache)");
-            return Err(Errno::ENODEV);
+        if sharing == Sharing::Shared && permissions.write && !open.access.writable() {
+            return Err(Errno::EACCES);
         }
         match context.server.fs.inode(open.inode)?.content() {
             Content::Regular(_) => {}
             _ => return Err(Errno::ENODEV),
+        }
+        if sharing == Sharing::Shared {
+            // Every shared mapping of the file maps this object's pages (see shared_file).
+            context
+                .server
+                .objects
+                .shared
+                .file_object(FileId(open.inode.0));
         }
         VmaKind::File {
             file: FileId(open.inode.0),
@@ -215,7 +219,7 @@ pub fn sys_mremap(
         new_address,
     };
     let server = &mut *context.server;
-    let total = server.objects.untyped.ram_bytes().total;
+    let total = server.objects.untyped.total_bytes();
     let process = server.processes.get_mut(&context.pid).ok_or(Errno::ESRCH)?;
     let plan = plan_remap(&process.space.areas, &request, MMAP_CEILING)?;
     if let RemapPlan::InPlace {
@@ -227,11 +231,12 @@ pub fn sys_mremap(
             return Err(Errno::ENOMEM);
         }
     }
-    process
+    let address = process
         .space
         .remap(&mut server.objects, &plan)
-        .map(|address| address as usize)
-        .map_err(|error| error.errno())
+        .map_err(|error| error.errno())?;
+    crate::shared_file::drain_unmapped(&mut server.objects, &mut server.fs);
+    Ok(address as usize)
 }
 
 pub fn sys_munmap(context: &mut Context<'_>, address: u64, length: u64) -> Result<usize, Errno> {
@@ -244,6 +249,56 @@ pub fn sys_munmap(context: &mut Context<'_>, address: u64, length: u64) -> Resul
         .space
         .remove_areas(&mut server.objects, address, length)
         .map_err(|error| error.errno())?;
+    crate::shared_file::drain_unmapped(&mut server.objects, &mut server.fs);
+    Ok(0)
+}
+
+/// `msync`: writes the pages of shared file mappings in the range back to their files
+/// (all of each file's pages: there is no dirty tracking). MS_ASYNC does the same now.
+pub fn sys_msync(
+    context: &mut Context<'_>,
+    address: u64,
+    length: u64,
+    flags: u64,
+) -> Result<usize, Errno> {
+    const MS_ASYNC: u64 = 1;
+    const MS_INVALIDATE: u64 = 2;
+    const MS_SYNC: u64 = 4;
+    if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC
+        || !address.is_multiple_of(PAGE_SIZE)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let end = address
+        .checked_add(page_round_up(length).ok_or(Errno::ENOMEM)?)
+        .ok_or(Errno::ENOMEM)?;
+    let server = &mut *context.server;
+    let process = server.processes.get(&context.pid).ok_or(Errno::ESRCH)?;
+    let mut files = alloc::vec::Vec::new();
+    let mut covered_to = address;
+    for area in process.space.areas.iter() {
+        if area.end <= address || area.start >= end {
+            continue;
+        }
+        if area.start > covered_to {
+            return Err(Errno::ENOMEM);
+        }
+        covered_to = area.end;
+        if let (VmaKind::File { file, .. }, Sharing::Shared) = (area.kind, area.sharing) {
+            files.push(file);
+        }
+    }
+    if covered_to < end {
+        return Err(Errno::ENOMEM);
+    }
+    for file in files {
+        crate::shared_file::flush(
+            &server.objects,
+            &mut server.fs,
+            linux_personality::fs::inode::InodeId(file.0),
+        );
+    }
     Ok(0)
 }
 
@@ -272,6 +327,19 @@ pub fn sys_mprotect(
     if process.space.areas.iter().any(|area| {
         matches!(area.kind, VmaKind::Vdso | VmaKind::Vvar) && area.start < end && address < area.end
     }) {
+        return Err(Errno::EACCES);
+    }
+    // Whether the file was opened for writing is not kept with the area, so a shared
+    // file mapping never becomes writable later: Linux gives EACCES too when the file
+    // was opened read-only (and allows it for a file opened read/write: not here).
+    if permissions.write
+        && process.space.areas.iter().any(|area| {
+            matches!(area.kind, VmaKind::File { .. })
+                && area.sharing == Sharing::Shared
+                && area.start < end
+                && address < area.end
+        })
+    {
         return Err(Errno::EACCES);
     }
     process
