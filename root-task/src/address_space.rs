@@ -351,8 +351,12 @@ impl AddressSpace {
         placement: linux_personality::Placement,
     ) -> Result<(), linux_personality::VmaError> {
         let replaced = self.areas.insert(vma, placement)?;
-        objects.shared.attach(&vma);
-        self.forget_areas(objects, replaced);
+        if !objects.shared.is_empty() {
+            objects.shared.attach(&vma);
+        }
+        if !replaced.is_empty() {
+            self.forget_areas(objects, replaced);
+        }
         Ok(())
     }
 

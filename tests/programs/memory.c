@@ -263,6 +263,7 @@ static void test_memory_file_shared_mapping(void)
 	CHECK_EQ(second[10], 'm');
 	mapping[11] = 'n';
 	CHECK_EQ(second[11], 'n');
+	CHECK_OK(mprotect(mapping, PAGE, PROT_READ | PROT_WRITE));
 	/* a child's write to a page first touched after fork reaches the parent and the file */
 	pid_t child = fork();
 	CHECK(child >= 0);

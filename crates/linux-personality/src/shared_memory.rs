@@ -74,6 +74,12 @@ impl<Frame: Copy> SharedMemory<Frame> {
         id
     }
 
+    /// True if some file has an object (a cheap test before looking one up).
+    #[must_use]
+    pub fn has_file_objects(&self) -> bool {
+        !self.files.is_empty()
+    }
+
     /// `file`'s object, if it has one.
     #[must_use]
     pub fn existing_file_object(&self, file: FileId) -> Option<ObjectId> {

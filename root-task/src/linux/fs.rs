@@ -277,9 +277,13 @@ fn read_bytes(
     let time = now(context);
     let server = &mut *context.server;
     // The file's bytes take in what shared mappings wrote (see shared_file).
-    let mapped_inode = match server.open_files.get(id) {
-        Ok(Description::File(file)) => Some(file.inode),
-        _ => None,
+    let mapped_inode = if server.objects.shared.has_file_objects() {
+        match server.open_files.get(id) {
+            Ok(Description::File(file)) => Some(file.inode),
+            _ => None,
+        }
+    } else {
+        None
     };
     if let Some(inode) = mapped_inode {
         crate::shared_file::flush(&server.objects, &mut server.fs, inode);
@@ -334,9 +338,13 @@ fn write_bytes(
     let tid = context.tid;
     let server = &mut *context.server;
     // Shared mappings' writes reach the bytes first, and see this write after.
-    let mapped_inode = match server.open_files.get(id) {
-        Ok(Description::File(file)) => Some(file.inode),
-        _ => None,
+    let mapped_inode = if server.objects.shared.has_file_objects() {
+        match server.open_files.get(id) {
+            Ok(Description::File(file)) => Some(file.inode),
+            _ => None,
+        }
+    } else {
+        None
     };
     if let Some(inode) = mapped_inode {
         crate::shared_file::flush(&server.objects, &mut server.fs, inode);

@@ -330,12 +330,14 @@ pub fn sys_mprotect(
         return Err(Errno::EACCES);
     }
     // Whether the file was opened for writing is not kept with the area, so a shared
-    // file mapping never becomes writable later: Linux gives EACCES too when the file
-    // was opened read-only (and allows it for a file opened read/write: not here).
+    // file mapping that is not writable never becomes so: Linux gives EACCES too when
+    // the file was opened read-only (and allows it for a file opened read/write: not
+    // here).
     if permissions.write
         && process.space.areas.iter().any(|area| {
             matches!(area.kind, VmaKind::File { .. })
                 && area.sharing == Sharing::Shared
+                && !area.permissions.write
                 && area.start < end
                 && address < area.end
         })
