@@ -130,7 +130,14 @@ impl AddressSpace {
         frame: FrameId,
         permissions: Permissions,
     ) -> Result<(), AllocError> {
-        let result = self.install(objects, vaddr, frame, permissions);
+        // A fault past the heap reserve fails (the process is killed) before the map
+        // entry could exhaust the server's heap: mappings of shared or copy-on-write
+        // frames take no new frame, so the frame reserve alone does not stop them.
+        let result = if (sel4_root_task::heap::free_bytes() as u64) < crate::objects::HEAP_RESERVE {
+            Err(AllocError::OutOfMemory)
+        } else {
+            self.install(objects, vaddr, frame, permissions)
+        };
         if result.is_err() {
             release(objects, frame);
         }
@@ -509,6 +516,11 @@ impl AddressSpace {
     /// [`AllocError`]; the partial copy is destroyed (pages this space already made
     /// read-only stay so and are made writable again by their next write fault).
     pub fn duplicate(&mut self, objects: &mut Objects) -> Result<AddressSpace, AllocError> {
+        // Every present page is mapped once more: refuse a copy that would eat the
+        // server's own reserves (fork gives ENOMEM) instead of failing half-way.
+        if !objects.mappings_fit(self.pages.len() as u64) {
+            return Err(AllocError::OutOfMemory);
+        }
         let mut copy = AddressSpace::new(objects)?;
         copy.areas = self.areas.clone();
         if !objects.shared.is_empty() {

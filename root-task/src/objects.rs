@@ -58,6 +58,17 @@ const FRAME_BATCH: u64 = 64;
 /// eats all memory runs out first and the server can still kill it and go on.
 pub const ROOT_TASK_RESERVE: u64 = 8 << 20;
 
+/// Root-task heap that mapping pages for processes never takes (each mapped page is a
+/// map entry on the heap): the rest of the server's work keeps this much.
+pub const HEAP_RESERVE: u64 = 4 << 20;
+
+/// Heap bytes one mapped page may cost (its entry in an address space's page map, with
+/// the B-tree's slack), for estimates.
+pub const HEAP_BYTES_PER_PAGE: u64 = 64;
+
+/// Bytes of CNode one capability slot costs.
+const SLOT_BYTES: u64 = 1 << sel4::SLOT_BITS;
+
 /// The allocator.
 #[derive(Debug)]
 pub struct Objects {
@@ -165,6 +176,22 @@ impl Objects {
             self.frames.push_free(id);
         }
         self.frames.take_free().ok_or(AllocError::OutOfMemory)
+    }
+
+    /// Whether `pages` more page mappings (a slot and a heap entry each) fit while leaving
+    /// the root task its reserves of heap and untyped memory.
+    pub fn mappings_fit(&self, pages: u64) -> bool {
+        let heap_needed = pages
+            .saturating_mul(HEAP_BYTES_PER_PAGE)
+            .saturating_add(HEAP_RESERVE);
+        if (sel4_root_task::heap::free_bytes() as u64) < heap_needed {
+            return false;
+        }
+        let new_slots = pages.saturating_sub(self.cspace.spare_slots());
+        let untyped_needed = new_slots
+            .saturating_mul(SLOT_BYTES)
+            .saturating_add(ROOT_TASK_RESERVE / 2);
+        new_slots == 0 || self.untyped.ram_bytes().free >= untyped_needed
     }
 
     /// Gives a frame back once nothing maps it (the caller dropped its last reference).

@@ -642,6 +642,75 @@ static void test_memory_hog(void)
 	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "/bin/true status %#x", status);
 }
 
+#define FORKER_PAGES 65536 /* 256 MiB */
+#define FORKER_CHILDREN 48
+
+/* A process with many pages forks children that sleep until a pipe closes: every fork
+ * maps every page once more (copy-on-write), which costs the system bookkeeping (here
+ * the process server's heap runs short after about 18 forks), not frames. Forks may fail
+ * (ENOMEM, EAGAIN) once that runs short; nothing else may. Exits 0 if so, and the number
+ * of the first problem otherwise. */
+static int fork_many_copies(void)
+{
+	char *memory = mmap(NULL, FORKER_PAGES * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (memory == MAP_FAILED)
+		return 2;
+	for (unsigned long page = 0; page < FORKER_PAGES; page++)
+		memory[page * PAGE] = (char)page;
+	int hold[2];
+	if (pipe(hold) != 0)
+		return 3;
+	int children = 0;
+	int result = 0;
+	for (; children < FORKER_CHILDREN; children++) {
+		pid_t child = fork();
+		if (child < 0) {
+			if (errno != ENOMEM && errno != EAGAIN)
+				result = 4;
+			break;
+		}
+		if (child == 0) {
+			close(hold[1]);
+			char byte;
+			/* a copy still reads the parent's bytes */
+			int same = memory[12345 * PAGE] == (char)12345;
+			_exit(read(hold[0], &byte, 1) == 0 && same ? 0 : 1);
+		}
+	}
+	close(hold[1]);
+	for (int index = 0; index < children; index++) {
+		int status;
+		if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			result = result ? result : 5;
+	}
+	return result;
+}
+
+static void test_memory_fork_copies_until_bookkeeping_runs_short(void)
+{
+	if (getauxval(AT_SYSINFO_EHDR) == 0) {
+		tl_skip("not run under qemu-user (no vDSO): 12 GiB of copy-on-write mappings");
+		return;
+	}
+	pid_t forker = fork();
+	CHECK(forker >= 0);
+	if (forker == 0)
+		_exit(fork_many_copies());
+	int status;
+	CHECK_EQ(waitpid(forker, &status, 0), forker);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "forker status %#x", status);
+	pid_t other = fork();
+	CHECK(other >= 0);
+	if (other == 0) {
+		char *arguments[] = {"/bin/true", NULL};
+		execv(arguments[0], arguments);
+		_exit(127);
+	}
+	CHECK_EQ(waitpid(other, &status, 0), other);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "/bin/true status %#x", status);
+}
+
 static volatile char *stack_low_water;
 
 __attribute__((noinline)) static int deep_stack(int depth)
@@ -701,6 +770,7 @@ int main(void)
 	RUN(memory_large_malloc);
 	RUN(memory_shared_pages_touched_after_fork);
 	RUN(memory_shared_futex_across_fork);
+	RUN(memory_fork_copies_until_bookkeeping_runs_short);
 	RUN(memory_hog);
 	rmdir(scratch);
 	return tl_finish();
