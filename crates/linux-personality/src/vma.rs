@@ -943,6 +943,10 @@ mod tests {
                 file,
                 offset: offset + (address - area.start),
             },
+            VmaKind::SharedAnonymous { object, offset } => VmaKind::SharedAnonymous {
+                object,
+                offset: offset + (address - area.start),
+            },
             other => other,
         }
     }
@@ -1032,6 +1036,66 @@ mod tests {
                     let actual = areas.lookup(address).map(|area| (area.permissions, kind_at(area, page_address(page))));
                     prop_assert_eq!(actual, model[page as usize], "page {}", page);
                 }
+            }
+        }
+
+        #[test]
+        fn move_range_matches_a_page_model(
+            inserts in proptest::collection::vec((0..WINDOW_PAGES, 1..8_u64, 0..8_u64, any::<bool>()), 1..12),
+            source in 0..WINDOW_PAGES,
+            pages in 1..6_u64,
+            destination in 0..WINDOW_PAGES,
+            new_pages in 1..8_u64,
+            keep in any::<bool>(),
+        ) {
+            let window_start = 0x10_000;
+            let page_address = |page: u64| window_start + page * PAGE;
+            let mut areas = VmaSet::new(window_start, window_start + WINDOW_PAGES * PAGE).unwrap();
+            for (start, length, permissions, file) in inserts {
+                let kind = if file {
+                    VmaKind::File { file: FileId(start), offset: 0x4000 }
+                } else {
+                    VmaKind::SharedAnonymous { object: start, offset: 0 }
+                };
+                let vma = Vma {
+                    start: page_address(start),
+                    end: page_address((start + length).min(WINDOW_PAGES)),
+                    permissions: Permissions::from_prot(permissions).unwrap(),
+                    kind,
+                    sharing: Sharing::Shared,
+                };
+                if vma.start < vma.end {
+                    areas.insert(vma, Placement::Replace).unwrap();
+                }
+            }
+            let model: Vec<PageState> = (0..WINDOW_PAGES)
+                .map(|page| areas.lookup(page_address(page)).map(|area| (area.permissions, kind_at(area, page_address(page)))))
+                .collect();
+            let before = areas.clone();
+            let old_range = if keep { OldRange::Keep } else { OldRange::Unmap };
+            let result = areas.move_range(page_address(source), page_address(source + pages), page_address(destination), new_pages * PAGE, old_range);
+            let in_bounds = source + pages <= WINDOW_PAGES && destination + new_pages <= WINDOW_PAGES;
+            let one_area = in_bounds && before
+                .lookup(page_address(source))
+                .is_some_and(|area| area.end >= page_address(source + pages));
+            let disjoint = destination >= source + pages || source >= destination + new_pages;
+            prop_assert_eq!(result.is_ok(), one_area && disjoint, "{:?}", result);
+            if result.is_err() {
+                prop_assert_eq!(&areas, &before, "a refused move changes nothing");
+                return Ok(());
+            }
+            check_invariants(&areas)?;
+            let (permissions, first_kind) = model[source as usize].unwrap();
+            for page in 0..WINDOW_PAGES {
+                let actual = areas.lookup(page_address(page)).map(|area| (area.permissions, kind_at(area, page_address(page))));
+                let expected = if (destination..destination + new_pages).contains(&page) {
+                    Some((permissions, first_kind.advanced((page - destination) * PAGE)))
+                } else if (source..source + pages).contains(&page) && !keep {
+                    None
+                } else {
+                    model[page as usize]
+                };
+                prop_assert_eq!(actual, expected, "page {}", page);
             }
         }
 
