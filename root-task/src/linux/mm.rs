@@ -1,6 +1,6 @@
-//! Memory system calls: brk, mmap (anonymous and file-backed private, shared anonymous,
-//! read-only shared file), munmap, mprotect, mremap, madvise. Areas are
-//! linux-personality's `VmaSet`; pages come on demand.
+//! Memory system calls: brk, mmap (anonymous and file-backed, private and shared),
+//! munmap, mprotect, mremap, msync, madvise. Areas are linux-personality's `VmaSet`;
+//! pages come on demand.
 //!
 //! Shared file mappings share one object of pages per file, kept coherent with
 //! read()/write() by `shared_file`; msync and munmap write them back.
@@ -124,12 +124,13 @@ pub fn sys_mmap(
         // Linux's overcommit heuristic: one mapping larger than all of RAM never fits.
         return Err(Errno::ENOMEM);
     }
-    let mut shared_object = None;
     let kind = if flags & MAP_ANONYMOUS != 0 {
         if sharing == Sharing::Shared {
-            let object = context.server.objects.shared.create();
-            shared_object = Some(object);
-            VmaKind::SharedAnonymous { object, offset: 0 }
+            // The object is made once everything else has been checked (below).
+            VmaKind::SharedAnonymous {
+                object: 0,
+                offset: 0,
+            }
         } else {
             VmaKind::Anonymous
         }
@@ -183,6 +184,15 @@ pub fn sys_mmap(
         Placement::Replace
     } else {
         Placement::Exclusive
+    };
+    let mut shared_object = None;
+    let kind = match kind {
+        VmaKind::SharedAnonymous { offset, .. } => {
+            let object = server.objects.shared.create();
+            shared_object = Some(object);
+            VmaKind::SharedAnonymous { object, offset }
+        }
+        other => other,
     };
     let vma = Vma {
         start,
