@@ -417,6 +417,10 @@ impl AddressSpace {
                 }
                 Ok(start)
             }
+            RemapPlan::Duplicate { mapping, placement } => {
+                self.add_area(objects, mapping, placement)?;
+                Ok(mapping.start)
+            }
             RemapPlan::Move {
                 source,
                 source_end,

@@ -371,6 +371,35 @@ static void test_memory_mremap_grow_move(void)
 	munmap(blocker, PAGE);
 }
 
+static void test_memory_mremap_duplicates_a_shared_mapping(void)
+{
+	/* a zero old size on a shared mapping makes a second view of the same pages */
+	volatile char *shared = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(shared != MAP_FAILED);
+	shared[0] = 5;
+	volatile char *view = mremap((void *)shared, 0, 2 * PAGE, MREMAP_MAYMOVE);
+	if (view == MAP_FAILED && getauxval(AT_SYSINFO_EHDR) == 0) {
+		tl_skip("qemu-user refuses mremap of a zero old size (Linux 6.1 does it)");
+		munmap((void *)shared, 2 * PAGE);
+		return;
+	}
+	CHECK(view != MAP_FAILED);
+	CHECK(view != shared);
+	CHECK_EQ(view[0], 5);
+	view[PAGE + 3] = 7; /* a page neither view had touched */
+	CHECK_EQ(shared[PAGE + 3], 7);
+	CHECK_ERRNO(mremap((void *)shared, 0, PAGE, 0), ENOMEM);
+	char *private = map_anonymous(PAGE);
+	CHECK(private != NULL);
+	CHECK_ERRNO(mremap(private, 0, PAGE, MREMAP_MAYMOVE), EINVAL);
+	/* the pages outlive the first view */
+	CHECK_OK(munmap((void *)shared, 2 * PAGE));
+	CHECK_EQ(view[PAGE + 3], 7);
+	munmap((void *)view, 2 * PAGE);
+	munmap(private, PAGE);
+}
+
 static void test_memory_madvise_dontneed_zeroes(void)
 {
 	char *region = map_anonymous(4 * PAGE);
@@ -762,6 +791,7 @@ int main(void)
 	RUN(memory_munmap_then_access_sigsegv);
 	RUN(memory_mprotect_readonly_write_sigsegv);
 	RUN(memory_mremap_grow_move);
+	RUN(memory_mremap_duplicates_a_shared_mapping);
 	RUN(memory_madvise_dontneed_zeroes);
 	RUN(memory_touch_1000_pages);
 	RUN(memory_map_past_eof_sigbus);

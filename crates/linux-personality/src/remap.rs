@@ -4,7 +4,7 @@
 
 use crate::elf_plan::PAGE_SIZE;
 use crate::errno::Errno;
-use crate::vma::{OldRange, VmaKind, VmaSet};
+use crate::vma::{OldRange, Placement, Sharing, Vma, VmaKind, VmaSet};
 
 /// `MREMAP_MAYMOVE`: the kernel may move the mapping.
 pub const MREMAP_MAYMOVE: u64 = 1;
@@ -47,6 +47,9 @@ pub enum RemapPlan {
         new_length: u64,
         old_range: OldRange,
     },
+    /// A zero old length on a shared mapping: add `mapping`, a second view of the same
+    /// pages (replacing what is in the way only for `MREMAP_FIXED`).
+    Duplicate { mapping: Vma, placement: Placement },
 }
 
 impl RemapPlan {
@@ -56,6 +59,7 @@ impl RemapPlan {
         match self {
             RemapPlan::InPlace { start, .. } => *start,
             RemapPlan::Move { destination, .. } => *destination,
+            RemapPlan::Duplicate { mapping, .. } => mapping.start,
         }
     }
 }
@@ -66,9 +70,10 @@ impl RemapPlan {
 /// # Errors
 /// As Linux: `EINVAL` for unknown flags, `MREMAP_FIXED`/`MREMAP_DONTUNMAP` without
 /// `MREMAP_MAYMOVE`, a misaligned address, a zero new length, overlapping old and new
-/// ranges, or `MREMAP_DONTUNMAP` with different sizes or on memory other than private
-/// anonymous; `EFAULT` if the old range is not inside a single mapping; `ENOMEM` if the
-/// mapping cannot grow in place and may not move, or no free range is big enough.
+/// ranges, `MREMAP_DONTUNMAP` with different sizes or on memory other than private
+/// anonymous, or a zero old length on a private mapping; `EFAULT` if the old range is
+/// not inside a single mapping; `ENOMEM` if the mapping cannot grow in place and may not
+/// move, or no free range is big enough.
 pub fn plan_remap(
     areas: &VmaSet,
     request: &RemapRequest,
@@ -96,10 +101,6 @@ pub fn plan_remap(
     if keep_old && old_length != new_length {
         return Err(Errno::EINVAL);
     }
-    if old_length == 0 {
-        // Linux duplicates a shared mapping for a zero old length; that is not offered.
-        return Err(Errno::EINVAL);
-    }
     let old_end = start.checked_add(old_length).ok_or(Errno::EINVAL)?;
     let (lowest, limit) = areas.bounds();
     if fixed {
@@ -116,6 +117,9 @@ pub fn plan_remap(
         }
     }
     let area = *areas.lookup(start).ok_or(Errno::EFAULT)?;
+    if old_length == 0 {
+        return plan_duplicate(areas, &area, request, new_length, ceiling);
+    }
     if old_end > area.end {
         return Err(Errno::EFAULT);
     }
@@ -193,6 +197,41 @@ pub fn plan_remap(
     })
 }
 
+/// A zero old length: a second mapping of a shared mapping's pages (`MREMAP_MAYMOVE`
+/// required, as there is nothing to grow in place).
+fn plan_duplicate(
+    areas: &VmaSet,
+    area: &Vma,
+    request: &RemapRequest,
+    new_length: u64,
+    ceiling: u64,
+) -> Result<RemapPlan, Errno> {
+    if area.sharing != Sharing::Shared || matches!(area.kind, VmaKind::Vdso | VmaKind::Vvar) {
+        return Err(Errno::EINVAL);
+    }
+    if request.flags & MREMAP_MAYMOVE == 0 {
+        return Err(Errno::ENOMEM);
+    }
+    let (destination, placement) = if request.flags & MREMAP_FIXED != 0 {
+        (request.new_address, Placement::Replace)
+    } else {
+        let destination = areas
+            .find_free(new_length, None, ceiling)
+            .ok_or(Errno::ENOMEM)?;
+        (destination, Placement::Exclusive)
+    };
+    let end = destination.checked_add(new_length).ok_or(Errno::ENOMEM)?;
+    Ok(RemapPlan::Duplicate {
+        mapping: Vma {
+            start: destination,
+            end,
+            kind: area.kind.advanced(request.old_address - area.start),
+            ..*area
+        },
+        placement,
+    })
+}
+
 fn round_up(length: u64) -> Option<u64> {
     length
         .checked_add(PAGE_SIZE - 1)
@@ -203,7 +242,7 @@ fn round_up(length: u64) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::permissions::Permissions;
-    use crate::vma::{FileId, Placement, Sharing, Vma};
+    use crate::vma::FileId;
 
     const PAGE: u64 = PAGE_SIZE;
     const CEILING: u64 = 0x7000_0000;
@@ -418,6 +457,64 @@ mod tests {
             plan_remap(&areas, &request(0x40_000, PAGE, PAGE, flags), CEILING),
             Err(Errno::EINVAL)
         );
+    }
+
+    #[test]
+    fn a_zero_old_length_duplicates_a_shared_mapping_only() {
+        let mut areas = areas_with(&[(0x10_000, 0x12_000, Permissions::READ_WRITE)]);
+        assert_eq!(
+            plan_remap(&areas, &request(0x10_000, 0, PAGE, MREMAP_MAYMOVE), CEILING),
+            Err(Errno::EINVAL),
+            "private"
+        );
+        let shared = Vma {
+            start: 0x40_000,
+            end: 0x44_000,
+            permissions: Permissions::READ_WRITE,
+            kind: VmaKind::SharedAnonymous {
+                object: 5,
+                offset: 0,
+            },
+            sharing: Sharing::Shared,
+        };
+        areas.insert(shared, Placement::Exclusive).unwrap();
+        assert_eq!(
+            plan_remap(&areas, &request(0x41_000, 0, 2 * PAGE, 0), CEILING),
+            Err(Errno::ENOMEM),
+            "nothing to grow in place without MREMAP_MAYMOVE"
+        );
+        let plan = plan_remap(
+            &areas,
+            &request(0x41_000, 0, 8 * PAGE, MREMAP_MAYMOVE),
+            CEILING,
+        )
+        .unwrap();
+        assert_eq!(
+            plan,
+            RemapPlan::Duplicate {
+                mapping: Vma {
+                    start: CEILING - 8 * PAGE,
+                    end: CEILING,
+                    kind: VmaKind::SharedAnonymous {
+                        object: 5,
+                        offset: PAGE
+                    },
+                    ..shared
+                },
+                placement: Placement::Exclusive,
+            }
+        );
+        let fixed = RemapRequest {
+            new_address: 0x10_000,
+            ..request(0x40_000, 0, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED)
+        };
+        assert!(matches!(
+            plan_remap(&areas, &fixed, CEILING),
+            Ok(RemapPlan::Duplicate {
+                placement: Placement::Replace,
+                ..
+            })
+        ));
     }
 
     #[test]
