@@ -6,12 +6,16 @@
 //! demand: [`AddressSpace::resolve`] checks an access against the areas and fills an
 //! anonymous page with zeros or a file page with the file's bytes. After `fork` a private
 //! page's frame is shared by both spaces, mapped read-only, until a write copies it.
+//! `MAP_SHARED | MAP_ANONYMOUS` pages belong to a shared memory object
+//! ([`Objects::shared`]) whose frames every space mapping it maps, whenever each touches
+//! them; the object lives while any area names it.
 
 use crate::frames::FrameId;
 use crate::objects::{AllocError, Objects};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use linux_personality::elf_plan::{PAGE_SIZE, USER_ADDRESS_LIMIT};
+use linux_personality::remap::RemapPlan;
 use linux_personality::{FileId, Permissions, Sharing, Vma, VmaKind, VmaSet};
 use sel4::cap_type::{Granule, VSpace};
 use sel4::{CPtr, Cap, CapRights, VmAttributes};
@@ -113,6 +117,29 @@ impl AddressSpace {
         let result = self.install(objects, vaddr, frame, permissions);
         if result.is_err() && objects.frames.release(frame) {
             objects.free_frame(frame);
+        }
+        result
+    }
+
+    /// [`AddressSpace::map_frame`] for a page known to be absent (a fault just found no
+    /// page there), without looking for one to unmap first.
+    fn map_absent(
+        &mut self,
+        objects: &mut Objects,
+        vaddr: u64,
+        frame: FrameId,
+        permissions: Permissions,
+    ) -> Result<(), AllocError> {
+        // A fault past the heap reserve fails (the process is killed) before the map
+        // entry could exhaust the server's heap: mappings of shared or copy-on-write
+        // frames take no new frame, so the frame reserve alone does not stop them.
+        let result = if (sel4_root_task::heap::free_bytes() as u64) < crate::objects::HEAP_RESERVE {
+            Err(AllocError::OutOfMemory)
+        } else {
+            self.install(objects, vaddr, frame, permissions)
+        };
+        if result.is_err() {
+            release(objects, frame);
         }
         result
     }
@@ -242,6 +269,11 @@ impl AddressSpace {
             }
             return Ok(page.frame);
         }
+        if area.sharing == Sharing::Shared {
+            if let Some(object) = objects.shared.object_of(&area) {
+                return self.resolve_shared(objects, files, &area, object, page_address);
+            }
+        }
         let frame = objects
             .allocate_frame()
             .map_err(|_| MemoryFault::OutOfMemory)?;
@@ -262,7 +294,55 @@ impl AddressSpace {
             let length = available.len().min(PAGE_SIZE as usize);
             objects.frames.write(frame, 0, &available[..length]);
         }
-        self.map_frame(objects, page_address, frame, area.permissions)
+        self.map_absent(objects, page_address, frame, area.permissions)
+            .map_err(|_| MemoryFault::OutOfMemory)?;
+        Ok(frame)
+    }
+
+    /// The page of a shared memory object at `page_address`: the object's frame, made
+    /// on first touch by whichever address space touches it first (from the file's
+    /// bytes for a file's object), mapped here too.
+    fn resolve_shared(
+        &mut self,
+        objects: &mut Objects,
+        files: &dyn FileContents,
+        area: &Vma,
+        object: u64,
+        page_address: u64,
+    ) -> Result<FrameId, MemoryFault> {
+        let offset = area
+            .backing_offset(page_address)
+            .ok_or(MemoryFault::Segmentation { mapped: false })?;
+        let frame = match objects.shared.page(object, offset) {
+            Some(frame) => frame,
+            None => {
+                // The object keeps this first reference for as long as it lives.
+                let frame = objects
+                    .allocate_frame()
+                    .map_err(|_| MemoryFault::OutOfMemory)?;
+                if let VmaKind::File { file, .. } = area.kind {
+                    let shown = files.contents(file).and_then(|bytes| {
+                        usize::try_from(offset)
+                            .ok()
+                            .and_then(|start| bytes.get(start..))
+                            .filter(|rest| !rest.is_empty())
+                    });
+                    let Some(shown) = shown else {
+                        release(objects, frame);
+                        return Err(MemoryFault::Bus);
+                    };
+                    let length = shown.len().min(PAGE_SIZE as usize);
+                    objects.frames.write(frame, 0, &shown[..length]);
+                }
+                if !objects.shared.insert_page(object, offset, frame) {
+                    release(objects, frame);
+                    return Err(MemoryFault::Segmentation { mapped: false });
+                }
+                frame
+            }
+        };
+        objects.frames.retain(frame);
+        self.map_absent(objects, page_address, frame, area.permissions)
             .map_err(|_| MemoryFault::OutOfMemory)?;
         Ok(frame)
     }
@@ -278,10 +358,143 @@ impl AddressSpace {
         placement: linux_personality::Placement,
     ) -> Result<(), linux_personality::VmaError> {
         let replaced = self.areas.insert(vma, placement)?;
-        for old in replaced {
-            self.unmap_range(objects, old.start, old.end);
+        if !objects.shared.is_empty() {
+            objects.shared.attach(&vma);
+        }
+        if !replaced.is_empty() {
+            self.forget_areas(objects, replaced);
         }
         Ok(())
+    }
+
+    /// Drops the pages of areas just removed from the set, and their hold on shared
+    /// memory objects (freeing an object's frames when it was the last mapping).
+    fn forget_areas(&mut self, objects: &mut Objects, removed: Vec<Vma>) {
+        for old in removed {
+            self.unmap_range(objects, old.start, old.end);
+            if objects.shared.is_empty() {
+                continue;
+            }
+            for frame in objects.shared.detach(&old) {
+                release(objects, frame);
+            }
+        }
+    }
+
+    /// Carries out an `mremap` plan already checked against these areas; returns the
+    /// mapping's new address. Pages move by remapping their frame caps: no byte is
+    /// copied, copy-on-write sharing and shared objects stay as they were.
+    ///
+    /// # Errors
+    /// The VMA error if the plan does not fit the areas, which a plan `plan_remap` made
+    /// from these same areas always does.
+    pub fn remap(
+        &mut self,
+        objects: &mut Objects,
+        plan: &RemapPlan,
+    ) -> Result<u64, linux_personality::VmaError> {
+        match *plan {
+            RemapPlan::InPlace {
+                start,
+                unmap_from,
+                unmap_to,
+                grow_to,
+            } => {
+                if unmap_from < unmap_to {
+                    self.remove_areas(objects, unmap_from, unmap_to - unmap_from)?;
+                }
+                if let Some(new_end) = grow_to {
+                    let area = *self
+                        .areas
+                        .lookup(start)
+                        .ok_or(linux_personality::VmaError::NotMapped { address: start })?;
+                    self.areas.extend(start, new_end)?;
+                    objects.shared.attach(&Vma {
+                        start: area.end,
+                        end: new_end,
+                        ..area
+                    });
+                }
+                Ok(start)
+            }
+            RemapPlan::Duplicate { mapping, placement } => {
+                self.add_area(objects, mapping, placement)?;
+                Ok(mapping.start)
+            }
+            RemapPlan::Move {
+                source,
+                source_end,
+                unmap_from,
+                unmap_to,
+                destination,
+                new_length,
+                old_range,
+            } => {
+                if unmap_from < unmap_to {
+                    self.remove_areas(objects, unmap_from, unmap_to - unmap_from)?;
+                }
+                let removed = self.areas.move_range(
+                    source,
+                    source_end,
+                    destination,
+                    new_length,
+                    old_range,
+                )?;
+                if let Some(moved) = self.areas.lookup(destination).copied() {
+                    objects.shared.attach(&moved);
+                }
+                let (old, replaced): (Vec<Vma>, Vec<Vma>) = removed
+                    .into_iter()
+                    .partition(|area| area.start >= source && area.end <= source_end);
+                self.forget_areas(objects, replaced);
+                let present: Vec<(u64, Page)> = self
+                    .pages
+                    .range(source..source_end)
+                    .map(|(address, page)| (*address, *page))
+                    .collect();
+                for (address, page) in present {
+                    self.move_page(objects, address, destination + (address - source), page);
+                }
+                // The old range's pages are gone from it now; only its hold on a shared
+                // object remains to drop.
+                for area in old {
+                    for frame in objects.shared.detach(&area) {
+                        release(objects, frame);
+                    }
+                }
+                Ok(destination)
+            }
+        }
+    }
+
+    /// Moves the present `page` from `from` to `to` by remapping its frame cap.
+    fn move_page(&mut self, objects: &mut Objects, from: u64, to: u64, page: Page) {
+        self.pages.remove(&from);
+        let mapping: Cap<Granule> = Cap::from_bits(page.mapping);
+        if page.permissions != Permissions::NONE {
+            if let Err(error) = mapping.frame_unmap() {
+                log::warn!("frame at {from:#x} not unmapped for mremap: {error:?}");
+            }
+            let (rights, attributes) = hardware_permissions(page.permissions);
+            if objects
+                .map(
+                    mapping,
+                    Cap::<VSpace>::from_bits(self.vspace),
+                    to,
+                    rights,
+                    attributes,
+                    &mut self.tables,
+                )
+                .is_err()
+            {
+                // Memory for a page table ran out: the page is lost (reads back as
+                // zeros for anonymous memory), as if it had been reclaimed.
+                objects.delete_cap(page.mapping);
+                release(objects, page.frame);
+                return;
+            }
+        }
+        self.pages.insert(to, page);
     }
 
     /// Removes areas and pages in `[start, start + length)`.
@@ -295,9 +508,7 @@ impl AddressSpace {
         length: u64,
     ) -> Result<(), linux_personality::VmaError> {
         let removed = self.areas.remove(start, length)?;
-        for old in removed {
-            self.unmap_range(objects, old.start, old.end);
-        }
+        self.forget_areas(objects, removed);
         Ok(())
     }
 
@@ -309,8 +520,18 @@ impl AddressSpace {
     /// [`AllocError`]; the partial copy is destroyed (pages this space already made
     /// read-only stay so and are made writable again by their next write fault).
     pub fn duplicate(&mut self, objects: &mut Objects) -> Result<AddressSpace, AllocError> {
+        // Every present page is mapped once more: refuse a copy that would eat the
+        // server's own reserves (fork gives ENOMEM) instead of failing half-way.
+        if !objects.mappings_fit(self.pages.len() as u64) {
+            return Err(AllocError::OutOfMemory);
+        }
         let mut copy = AddressSpace::new(objects)?;
         copy.areas = self.areas.clone();
+        if !objects.shared.is_empty() {
+            for area in copy.areas.iter() {
+                objects.shared.attach(area);
+            }
+        }
         let present: Vec<(u64, Page)> = self
             .pages
             .iter()
@@ -393,7 +614,14 @@ impl AddressSpace {
         }
         objects.free_page_tables(core::mem::take(&mut self.tables));
         if let Ok(empty) = VmaSet::new(LOWEST_ADDRESS, ADDRESS_LIMIT) {
-            self.areas = empty;
+            let old = core::mem::replace(&mut self.areas, empty);
+            if !objects.shared.is_empty() {
+                for area in old.iter() {
+                    for frame in objects.shared.detach(area) {
+                        release(objects, frame);
+                    }
+                }
+            }
         }
     }
 }

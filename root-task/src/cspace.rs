@@ -122,6 +122,11 @@ impl CSpace {
         self.root
     }
 
+    /// Slots available without making another leaf.
+    pub fn spare_slots(&self) -> u64 {
+        (self.free.len() as u64).saturating_add(self.fresh_end.saturating_sub(self.fresh))
+    }
+
     /// One free slot.
     ///
     /// # Errors

@@ -30,6 +30,7 @@ mod process;
 mod random;
 mod rootfs;
 mod server;
+mod shared_file;
 mod signals;
 mod timer;
 mod untyped;

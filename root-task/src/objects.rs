@@ -10,6 +10,7 @@ use crate::cspace::{CSpace, CopyError, SlotError, SLOT_DEPTH};
 use crate::frames::{FrameId, FrameTable};
 use crate::untyped::UntypedPool;
 use alloc::vec::Vec;
+use linux_personality::shared_memory::SharedMemory;
 use sel4::cap_type::{AsidPool, CNode, Granule, PageTable, Tcb, VSpace};
 use sel4::{init_cap, CPtr, Cap, CapRights, ObjectType, VmAttributes};
 
@@ -52,12 +53,31 @@ pub const PROCESS_CNODE_RADIX: u64 = 1;
 /// Frames retyped at once when the free list is empty.
 const FRAME_BATCH: u64 = 64;
 
+/// Untyped memory that frames for processes never take: it stays for the root task's
+/// own objects (page tables, CNode leaves for slots, TCBs, VSpaces), so a process that
+/// eats all memory runs out first and the server can still kill it and go on.
+pub const ROOT_TASK_RESERVE: u64 = 8 << 20;
+
+/// Root-task heap that mapping pages for processes never takes (each mapped page is a
+/// map entry on the heap): the rest of the server's work keeps this much.
+pub const HEAP_RESERVE: u64 = 4 << 20;
+
+/// Heap bytes one mapped page may cost (its entry in an address space's page map, with
+/// the B-tree's slack), for estimates.
+pub const HEAP_BYTES_PER_PAGE: u64 = 64;
+
+/// Bytes of CNode one capability slot costs.
+const SLOT_BYTES: u64 = 1 << sel4::SLOT_BITS;
+
 /// The allocator.
 #[derive(Debug)]
 pub struct Objects {
     pub cspace: CSpace,
     pub untyped: UntypedPool,
     pub frames: FrameTable,
+    /// Shared memory objects (`MAP_SHARED | MAP_ANONYMOUS`); each holds one reference on
+    /// each of its frames.
+    pub shared: SharedMemory<FrameId>,
     /// Page tables of the root task's own VSpace (window and heap); never freed.
     own_tables: Vec<CPtr>,
     free_page_tables: Vec<CPtr>,
@@ -73,6 +93,7 @@ impl Objects {
             cspace,
             untyped,
             frames: FrameTable::new(),
+            shared: SharedMemory::new(),
             own_tables: Vec::new(),
             free_page_tables: Vec::new(),
             free_vspaces: Vec::new(),
@@ -112,12 +133,21 @@ impl Objects {
         if let Some(frame) = self.frames.take_free() {
             return Ok(frame);
         }
+        let free = self.untyped.ram_bytes().free;
+        let frame_bytes = crate::frames::FRAME_SIZE as u64;
+        if free < ROOT_TASK_RESERVE.saturating_add(frame_bytes) {
+            return Err(AllocError::OutOfMemory);
+        }
+        let batch_fits = free >= ROOT_TASK_RESERVE.saturating_add(FRAME_BATCH * frame_bytes);
         let first = self.cspace.allocate_run(FRAME_BATCH, &mut self.untyped)?;
         let root = self.cspace.root();
-        let count = match self
-            .untyped
-            .retype(root, ObjectType::SmallPage, 0, first, FRAME_BATCH)
-        {
+        let batch = if batch_fits {
+            self.untyped
+                .retype(root, ObjectType::SmallPage, 0, first, FRAME_BATCH)
+        } else {
+            Err(sel4::Error::NotEnoughMemory)
+        };
+        let count = match batch {
             Ok(()) => FRAME_BATCH,
             Err(_) => {
                 // Memory is short: try a single frame.
@@ -146,6 +176,22 @@ impl Objects {
             self.frames.push_free(id);
         }
         self.frames.take_free().ok_or(AllocError::OutOfMemory)
+    }
+
+    /// Whether `pages` more page mappings (a slot and a heap entry each) fit while leaving
+    /// the root task its reserves of heap and untyped memory.
+    pub fn mappings_fit(&self, pages: u64) -> bool {
+        let heap_needed = pages
+            .saturating_mul(HEAP_BYTES_PER_PAGE)
+            .saturating_add(HEAP_RESERVE);
+        if (sel4_root_task::heap::free_bytes() as u64) < heap_needed {
+            return false;
+        }
+        let new_slots = pages.saturating_sub(self.cspace.spare_slots());
+        let untyped_needed = new_slots
+            .saturating_mul(SLOT_BYTES)
+            .saturating_add(ROOT_TASK_RESERVE / 2);
+        new_slots == 0 || self.untyped.ram_bytes().free >= untyped_needed
     }
 
     /// Gives a frame back once nothing maps it (the caller dropped its last reference).

@@ -225,6 +225,13 @@ impl Server {
                     words: [0; 12],
                 }
             }
+            Err(MemoryFault::OutOfMemory) => {
+                // No frame for a demand-paged page: as Linux's OOM killer would, the
+                // process dies with SIGKILL and its memory goes back to the pool.
+                log::warn!("out of memory: pid {pid} killed (fault at {address:#x})");
+                self.kill_process_of(tid, Signal::SIGKILL);
+                Answer::None
+            }
             Err(fault) => {
                 use linux_personality::signal::info::{BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR};
                 let (signal, code) = match fault {
@@ -668,6 +675,7 @@ impl Server {
         let resident = process.space.resident_pages() as u64;
         process.space.destroy(&mut self.objects);
         self.account_process_exited(pid, resident);
+        crate::shared_file::drain_unmapped(&mut self.objects, &mut self.fs);
         self.timers.process_exited(pid);
         if pid == self.init_pid {
             let code = status.shell_status();

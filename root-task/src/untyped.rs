@@ -30,6 +30,8 @@ pub struct DeviceRegion {
 pub struct UntypedPool {
     regions: Vec<Region>,
     devices: Vec<DeviceRegion>,
+    /// All RAM in the pool (fixed at boot), bytes.
+    total: u64,
 }
 
 /// RAM in the untyped pool, bytes.
@@ -55,6 +57,11 @@ impl UntypedPool {
             })
     }
 
+    /// All RAM in the pool, bytes (what `ram_bytes().total` says, without the sum).
+    pub const fn total_bytes(&self) -> u64 {
+        self.total
+    }
+
     /// The untypeds BootInfo lists, smallest RAM regions first (so small objects use up
     /// the small regions and the large ones stay whole for long).
     pub fn from_bootinfo(bootinfo: &BootInfo) -> UntypedPool {
@@ -78,7 +85,14 @@ impl UntypedPool {
             }
         }
         regions.sort_by_key(|region| region.size_bits);
-        UntypedPool { regions, devices }
+        let total = regions.iter().fold(0u64, |sum, region| {
+            sum.saturating_add(1u64.checked_shl(u32::from(region.size_bits)).unwrap_or(0))
+        });
+        UntypedPool {
+            regions,
+            devices,
+            total,
+        }
     }
 
     /// The device untyped containing physical address `paddr`.

@@ -1,5 +1,6 @@
 /* memory.c: brk, mmap (anonymous, shared, fixed, file-backed), munmap, mprotect, mremap,
- * madvise, demand paging, and the signals a bad access raises (address and code checked). */
+ * madvise, demand paging, the signals a bad access raises (address and code checked),
+ * shared memory and futexes across fork, and running out of memory. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <setjmp.h>
@@ -237,6 +238,67 @@ static void test_memory_file_private_mapping(void)
 	unlink(path);
 }
 
+static void test_memory_file_shared_mapping(void)
+{
+	static char content[2 * 4096 + 100];
+	for (size_t index = 0; index < sizeof content; index++)
+		content[index] = (char)('A' + index % 26);
+	char path[96];
+	int fd = make_file("shared", content, sizeof content, path, sizeof path);
+	CHECK(fd >= 0);
+	char *mapping = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(mapping != MAP_FAILED);
+	CHECK(memcmp(mapping, content, sizeof content) == 0);
+	/* a write through the mapping is what read() sees, and write() what the mapping
+	 * sees */
+	mapping[10] = 'm';
+	char byte = 0;
+	CHECK_EQ(pread(fd, &byte, 1, 10), 1);
+	CHECK_EQ(byte, 'm');
+	CHECK_EQ(pwrite(fd, "w", 1, PAGE + 20), 1);
+	CHECK_EQ(mapping[PAGE + 20], 'w');
+	/* a second mapping of the file shares the pages */
+	char *second = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK(second != MAP_FAILED);
+	CHECK_EQ(second[10], 'm');
+	mapping[11] = 'n';
+	CHECK_EQ(second[11], 'n');
+	CHECK_OK(mprotect(mapping, PAGE, PROT_READ | PROT_WRITE));
+	/* a child's write to a page first touched after fork reaches the parent and the file */
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		mapping[2 * PAGE + 7] = 'c';
+		_exit(0);
+	}
+	int status;
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK_EQ(mapping[2 * PAGE + 7], 'c');
+	/* bytes past the end of the file are not written back, and the file does not grow */
+	mapping[2 * PAGE + 200] = 'x';
+	CHECK_OK(msync(mapping, 3 * PAGE, MS_SYNC));
+	CHECK_ERRNO(msync(mapping + 1, PAGE, MS_SYNC), EINVAL);
+	CHECK_ERRNO(msync(mapping, PAGE, MS_SYNC | MS_ASYNC), EINVAL);
+	struct stat status_buffer;
+	CHECK_OK(fstat(fd, &status_buffer));
+	CHECK_EQ(status_buffer.st_size, (off_t)sizeof content);
+	CHECK_OK(munmap(second, PAGE));
+	CHECK_OK(munmap(mapping, 3 * PAGE));
+	close(fd);
+	/* after munmap and close the file holds the mapping's writes */
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	static char after[sizeof content + 16];
+	CHECK_EQ(read(fd, after, sizeof after), (ssize_t)sizeof content);
+	CHECK_EQ(after[10], 'm');
+	CHECK_EQ(after[11], 'n');
+	CHECK_EQ(after[PAGE + 20], 'w');
+	CHECK_EQ(after[2 * PAGE + 7], 'c');
+	CHECK_EQ(after[12], content[12]);
+	close(fd);
+	unlink(path);
+}
+
 static void test_memory_munmap_then_access_sigsegv(void)
 {
 	char *region = map_anonymous(3 * PAGE);
@@ -307,6 +369,35 @@ static void test_memory_mremap_grow_move(void)
 	CHECK_ERRNO(mremap(fixed, PAGE, PAGE, MREMAP_FIXED, target + 8 * PAGE), EINVAL);
 	munmap(fixed, 4 * PAGE);
 	munmap(blocker, PAGE);
+}
+
+static void test_memory_mremap_duplicates_a_shared_mapping(void)
+{
+	/* a zero old size on a shared mapping makes a second view of the same pages */
+	volatile char *shared = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(shared != MAP_FAILED);
+	shared[0] = 5;
+	volatile char *view = mremap((void *)shared, 0, 2 * PAGE, MREMAP_MAYMOVE);
+	if (view == MAP_FAILED && getauxval(AT_SYSINFO_EHDR) == 0) {
+		tl_skip("qemu-user refuses mremap of a zero old size (Linux 6.1 does it)");
+		munmap((void *)shared, 2 * PAGE);
+		return;
+	}
+	CHECK(view != MAP_FAILED);
+	CHECK(view != shared);
+	CHECK_EQ(view[0], 5);
+	view[PAGE + 3] = 7; /* a page neither view had touched */
+	CHECK_EQ(shared[PAGE + 3], 7);
+	CHECK_ERRNO(mremap((void *)shared, 0, PAGE, 0), ENOMEM);
+	char *private = map_anonymous(PAGE);
+	CHECK(private != NULL);
+	CHECK_ERRNO(mremap(private, 0, PAGE, MREMAP_MAYMOVE), EINVAL);
+	/* the pages outlive the first view */
+	CHECK_OK(munmap((void *)shared, 2 * PAGE));
+	CHECK_EQ(view[PAGE + 3], 7);
+	munmap((void *)view, 2 * PAGE);
+	munmap(private, PAGE);
 }
 
 static void test_memory_madvise_dontneed_zeroes(void)
@@ -381,6 +472,14 @@ static void test_memory_mmap_errors(void)
 	close(write_only);
 	int read_only = open(path, O_RDONLY);
 	CHECK_ERRNO(mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, read_only, 0), EACCES);
+	/* a read-only shared mapping of a read-only file shows the file, and may not
+	 * become writable */
+	char *shared = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, read_only, 0);
+	CHECK(shared != MAP_FAILED);
+	CHECK_EQ(shared[0], 'x');
+	CHECK_EQ(shared[1], 0);
+	CHECK_ERRNO(mprotect(shared, PAGE, PROT_READ | PROT_WRITE), EACCES);
+	munmap(shared, PAGE);
 	/* a private writable mapping of a read-only file is fine */
 	void *private = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, read_only, 0);
 	CHECK(private != MAP_FAILED);
@@ -390,6 +489,255 @@ static void test_memory_mmap_errors(void)
 	/* absurd sizes */
 	CHECK_ERRNO(mmap(NULL, (size_t)1 << 62, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
 		    ENOMEM);
+}
+
+static void test_memory_shared_pages_touched_after_fork(void)
+{
+	/* nothing is touched before the fork: every page is first touched by one side and
+	 * must be seen by the other */
+	volatile int *shared = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(shared != MAP_FAILED);
+	size_t words = PAGE / sizeof(int);
+	int to_child[2];
+	CHECK_OK(pipe(to_child));
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		close(to_child[1]);
+		shared[1 * words] = 11;
+		shared[3 * words + 5] = 33;
+		/* wait for the parent's write to page 2, then for its munmap */
+		char byte;
+		if (read(to_child[0], &byte, 1) != 1 || shared[2 * words] != 22)
+			_exit(1);
+		if (read(to_child[0], &byte, 1) != 1)
+			_exit(2);
+		/* the parent unmapped everything: the pages live on here, and a page first
+		 * touched now still works */
+		if (shared[1 * words] != 11 || shared[2 * words] != 22 || shared[0] != 0)
+			_exit(3);
+		shared[0] = 44;
+		_exit(shared[0] == 44 ? 0 : 4);
+	}
+	close(to_child[0]);
+	for (int spins = 0; spins < 5000 && shared[3 * words + 5] != 33; spins++)
+		usleep(1000);
+	CHECK_EQ(shared[1 * words], 11);
+	CHECK_EQ(shared[3 * words + 5], 33);
+	shared[2 * words] = 22;
+	CHECK_EQ(write(to_child[1], "a", 1), 1);
+	CHECK_OK(munmap((void *)shared, 4 * PAGE));
+	CHECK_EQ(write(to_child[1], "b", 1), 1);
+	close(to_child[1]);
+	int status;
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+}
+
+/* futex operations without FUTEX_PRIVATE_FLAG (128): shared between processes */
+#define FUTEX_WAIT 0
+#define FUTEX_WAKE 1
+
+static long shared_futex(volatile int *address, int operation, int value)
+{
+	return syscall(SYS_futex, address, operation, value, NULL, NULL, 0);
+}
+
+/* Wakes one waiter on `address`, retrying until one was there (the other process may
+ * not have reached its wait yet); returns how many it woke. */
+static long wake_one_waiter(volatile int *address)
+{
+	long woken = 0;
+	for (int attempt = 0; attempt < 5000 && woken == 0; attempt++) {
+		woken = shared_futex(address, FUTEX_WAKE, 1);
+		if (woken == 0)
+			usleep(1000);
+	}
+	return woken;
+}
+
+static void test_memory_shared_futex_across_fork(void)
+{
+	/* futexes without FUTEX_PRIVATE_FLAG in MAP_SHARED memory: parent and child wake
+	 * each other; the words never change, so only a real wake ends a wait */
+	volatile int *words = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+				   -1, 0);
+	CHECK(words != MAP_FAILED);
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		long waited = shared_futex(&words[0], FUTEX_WAIT, 0);
+		words[1] = waited == 0 ? 1 : 2;
+		long woken = wake_one_waiter(&words[2]);
+		_exit(waited == 0 && woken == 1 ? 0 : 1);
+	}
+	CHECK_EQ(wake_one_waiter(&words[0]), 1);
+	CHECK_EQ(shared_futex(&words[2], FUTEX_WAIT, 0), 0);
+	CHECK_EQ(words[1], 1);
+	int status;
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+	munmap((void *)words, PAGE);
+}
+
+/* MemFree from /proc/meminfo, in KiB, or -1. */
+static long memory_free_kib(long *total_kib)
+{
+	int fd = open("/proc/meminfo", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	char text[2048];
+	ssize_t length = read(fd, text, sizeof text - 1);
+	close(fd);
+	if (length <= 0)
+		return -1;
+	text[length] = 0;
+	const char *total = strstr(text, "MemTotal:");
+	const char *free = strstr(text, "MemFree:");
+	if (!total || !free)
+		return -1;
+	*total_kib = strtol(total + strlen("MemTotal:"), NULL, 10);
+	return strtol(free + strlen("MemFree:"), NULL, 10);
+}
+
+#define HOG_CHUNK (64UL << 20)
+#define HOG_EXIT_ENOMEM 12
+
+/* Forks a child that touches fresh anonymous pages until mmap fails or the kernel kills
+ * it (it gives up, exiting 1, after twice the machine's memory); returns its wait status. */
+static int run_memory_hog(long total_kib)
+{
+	pid_t child = fork();
+	if (child < 0)
+		return -1;
+	if (child == 0) {
+		unsigned long limit = 2UL * (unsigned long)total_kib * 1024;
+		for (unsigned long eaten = 0; eaten < limit; eaten += HOG_CHUNK) {
+			char *chunk = mmap(NULL, HOG_CHUNK, PROT_READ | PROT_WRITE,
+					   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (chunk == MAP_FAILED)
+				_exit(errno == ENOMEM ? HOG_EXIT_ENOMEM : 2);
+			for (unsigned long offset = 0; offset < HOG_CHUNK; offset += PAGE)
+				chunk[offset] = 1;
+		}
+		_exit(1);
+	}
+	int status;
+	if (waitpid(child, &status, 0) != child)
+		return -1;
+	return status;
+}
+
+static void test_memory_hog(void)
+{
+	if (getauxval(AT_SYSINFO_EHDR) == 0) {
+		/* under qemu-user the hog would eat the host's memory */
+		tl_skip("memory hog not run under qemu-user (no vDSO)");
+		return;
+	}
+	long total_kib = 0;
+	long free_before = memory_free_kib(&total_kib);
+	CHECK(free_before > 0 && total_kib > 0);
+	int status = run_memory_hog(total_kib);
+	CHECK_MSG((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+			  (WIFEXITED(status) && WEXITSTATUS(status) == HOG_EXIT_ENOMEM),
+		  "hog status %#x", status);
+	/* its memory came back, less what the system may keep for reuse (page tables and
+	 * capability slots made for its pages: about 3% of memory here) */
+	long free_after = memory_free_kib(&total_kib);
+	long tolerance = total_kib / 16;
+	CHECK_MSG(free_after >= free_before - tolerance,
+		  "MemFree %ld kB before the hog, %ld kB after (tolerance %ld kB)", free_before,
+		  free_after, tolerance);
+	/* and what was kept is reused: a second hog leaves as much free as the first did */
+	status = run_memory_hog(total_kib);
+	CHECK_MSG((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+			  (WIFEXITED(status) && WEXITSTATUS(status) == HOG_EXIT_ENOMEM),
+		  "second hog status %#x", status);
+	long free_again = memory_free_kib(&total_kib);
+	CHECK_MSG(free_again >= free_after - total_kib / 256,
+		  "MemFree %ld kB after the first hog, %ld kB after the second", free_after,
+		  free_again);
+	/* and the system still runs programs */
+	pid_t other = fork();
+	CHECK(other >= 0);
+	if (other == 0) {
+		char *arguments[] = {"/bin/true", NULL};
+		execv(arguments[0], arguments);
+		_exit(127);
+	}
+	CHECK_EQ(waitpid(other, &status, 0), other);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "/bin/true status %#x", status);
+}
+
+#define FORKER_PAGES 65536 /* 256 MiB */
+#define FORKER_CHILDREN 48
+
+/* A process with many pages forks children that sleep until a pipe closes: every fork
+ * maps every page once more (copy-on-write), which costs the system bookkeeping (here
+ * the process server's heap runs short after about 18 forks), not frames. Forks may fail
+ * (ENOMEM, EAGAIN) once that runs short; nothing else may. Exits 0 if so, and the number
+ * of the first problem otherwise. */
+static int fork_many_copies(void)
+{
+	char *memory = mmap(NULL, FORKER_PAGES * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (memory == MAP_FAILED)
+		return 2;
+	for (unsigned long page = 0; page < FORKER_PAGES; page++)
+		memory[page * PAGE] = (char)page;
+	int hold[2];
+	if (pipe(hold) != 0)
+		return 3;
+	int children = 0;
+	int result = 0;
+	for (; children < FORKER_CHILDREN; children++) {
+		pid_t child = fork();
+		if (child < 0) {
+			if (errno != ENOMEM && errno != EAGAIN)
+				result = 4;
+			break;
+		}
+		if (child == 0) {
+			close(hold[1]);
+			char byte;
+			/* a copy still reads the parent's bytes */
+			int same = memory[12345 * PAGE] == (char)12345;
+			_exit(read(hold[0], &byte, 1) == 0 && same ? 0 : 1);
+		}
+	}
+	close(hold[1]);
+	for (int index = 0; index < children; index++) {
+		int status;
+		if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			result = result ? result : 5;
+	}
+	return result;
+}
+
+static void test_memory_fork_copies_until_bookkeeping_runs_short(void)
+{
+	if (getauxval(AT_SYSINFO_EHDR) == 0) {
+		tl_skip("not run under qemu-user (no vDSO): 12 GiB of copy-on-write mappings");
+		return;
+	}
+	pid_t forker = fork();
+	CHECK(forker >= 0);
+	if (forker == 0)
+		_exit(fork_many_copies());
+	int status;
+	CHECK_EQ(waitpid(forker, &status, 0), forker);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "forker status %#x", status);
+	pid_t other = fork();
+	CHECK(other >= 0);
+	if (other == 0) {
+		char *arguments[] = {"/bin/true", NULL};
+		execv(arguments[0], arguments);
+		_exit(127);
+	}
+	CHECK_EQ(waitpid(other, &status, 0), other);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "/bin/true status %#x", status);
 }
 
 static volatile char *stack_low_water;
@@ -439,15 +787,21 @@ int main(void)
 	RUN(memory_mmap_shared_and_private_across_fork);
 	RUN(memory_map_fixed_replaces);
 	RUN(memory_file_private_mapping);
+	RUN(memory_file_shared_mapping);
 	RUN(memory_munmap_then_access_sigsegv);
 	RUN(memory_mprotect_readonly_write_sigsegv);
 	RUN(memory_mremap_grow_move);
+	RUN(memory_mremap_duplicates_a_shared_mapping);
 	RUN(memory_madvise_dontneed_zeroes);
 	RUN(memory_touch_1000_pages);
 	RUN(memory_map_past_eof_sigbus);
 	RUN(memory_mmap_errors);
 	RUN(memory_stack_grows_on_demand);
 	RUN(memory_large_malloc);
+	RUN(memory_shared_pages_touched_after_fork);
+	RUN(memory_shared_futex_across_fork);
+	RUN(memory_fork_copies_until_bookkeeping_runs_short);
+	RUN(memory_hog);
 	rmdir(scratch);
 	return tl_finish();
 }

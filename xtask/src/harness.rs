@@ -221,6 +221,19 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             options: &[],
         }),
     },
+    // tests/programs/memory.c: brk, mmap, munmap, mprotect, mremap, madvise, demand
+    // paging, fault signals, shared memory and futexes across fork, the OOM kill.
+    SystemTest {
+        name: "linux-memory",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(300),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/memory"],
+            environment: &[],
+            options: &[],
+        }),
+    },
 ];
 
 /// Lines typed into a system test's serial console, by test name (see

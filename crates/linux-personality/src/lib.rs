@@ -14,6 +14,8 @@ pub mod fs;
 pub mod initial_stack;
 pub mod permissions;
 pub mod process;
+pub mod remap;
+pub mod shared_memory;
 pub mod signal;
 pub mod svc_rewrite;
 pub mod syscall_number;
@@ -32,4 +34,4 @@ pub use initial_stack::{
 };
 pub use permissions::Permissions;
 pub use syscall_number::Syscall;
-pub use vma::{FileId, Placement, Sharing, Vma, VmaError, VmaKind, VmaSet};
+pub use vma::{FileId, OldRange, Placement, Sharing, Vma, VmaError, VmaKind, VmaSet};

@@ -41,17 +41,23 @@ impl Vma {
 
     /// The part of this area from `address` up, with the file offset advanced to match.
     fn upper_part(&self, address: u64) -> Vma {
-        let kind = match self.kind {
-            VmaKind::File { file, offset } => VmaKind::File {
-                file,
-                offset: offset.saturating_add(address - self.start),
-            },
-            other => other,
-        };
         Vma {
             start: address,
-            kind,
+            kind: self.kind.advanced(address.saturating_sub(self.start)),
             ..*self
+        }
+    }
+
+    /// The backing offset of `address` (inside the area) for file and shared-memory
+    /// areas: which byte of the file or object it shows.
+    #[must_use]
+    pub fn backing_offset(&self, address: u64) -> Option<u64> {
+        let delta = address.checked_sub(self.start)?;
+        match self.kind {
+            VmaKind::File { offset, .. } | VmaKind::SharedAnonymous { offset, .. } => {
+                offset.checked_add(delta)
+            }
+            _ => None,
         }
     }
 }
@@ -80,6 +86,32 @@ pub enum VmaKind {
     Vdso,
     /// The vDSO's data page.
     Vvar,
+    /// `MAP_SHARED | MAP_ANONYMOUS` memory: pages of a shared memory object, which every
+    /// address space that maps it (after `fork`, say) sees, starting at byte `offset`.
+    SharedAnonymous {
+        /// Which object (chosen by the caller, unique while it lives).
+        object: u64,
+        /// Object offset of the area's first byte.
+        offset: u64,
+    },
+}
+
+impl VmaKind {
+    /// The same backing seen `delta` bytes further on (file and object offsets advance).
+    #[must_use]
+    pub const fn advanced(self, delta: u64) -> VmaKind {
+        match self {
+            VmaKind::File { file, offset } => VmaKind::File {
+                file,
+                offset: offset.saturating_add(delta),
+            },
+            VmaKind::SharedAnonymous { object, offset } => VmaKind::SharedAnonymous {
+                object,
+                offset: offset.saturating_add(delta),
+            },
+            other => other,
+        }
+    }
 }
 
 /// What `fork` does with an area.
@@ -98,6 +130,15 @@ pub enum Placement {
     Exclusive,
     /// Unmap whatever is in the way first (`MAP_FIXED`).
     Replace,
+}
+
+/// What [`VmaSet::move_range`] does with the range it moves from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OldRange {
+    /// Removed (plain `mremap`).
+    Unmap,
+    /// Left mapped, its pages gone (`MREMAP_DONTUNMAP`).
+    Keep,
 }
 
 /// Why a VMA operation was refused. Nothing changes when one is returned.
@@ -249,6 +290,78 @@ impl VmaSet {
             area.permissions = permissions;
         }
         Ok(())
+    }
+
+    /// Grows the area containing `address` so that it ends at `new_end` (`mremap` growing
+    /// in place). The area must end at or below `new_end` and nothing may lie between.
+    ///
+    /// # Errors
+    /// [`VmaError::NotMapped`] if no area contains `address`, [`VmaError::Overlap`] if
+    /// another area is in the way, other [`VmaError`]s for a bad end.
+    pub fn extend(&mut self, address: u64, new_end: u64) -> Result<(), VmaError> {
+        let area = *self
+            .lookup(address)
+            .ok_or(VmaError::NotMapped { address })?;
+        self.check_range(area.start, new_end)?;
+        if new_end <= area.end {
+            return Err(VmaError::EmptyRange);
+        }
+        if let Some(existing) = self.first_overlap(area.end, new_end) {
+            return Err(VmaError::Overlap {
+                existing_start: existing.start,
+            });
+        }
+        if let Some(grown) = self.areas.get_mut(&area.start) {
+            grown.end = new_end;
+        }
+        Ok(())
+    }
+
+    /// Moves `[start, end)`, which must lie inside one area, to `destination` with
+    /// `new_length` bytes (`mremap` moving): the area's permissions and backing go with
+    /// it (offsets as they were at `start`). With [`OldRange::Unmap`] the old range is
+    /// removed; with [`OldRange::Keep`] it stays mapped (`MREMAP_DONTUNMAP`). Whatever was
+    /// at the destination is replaced. Returns the pieces removed from the set: the old
+    /// range (if unmapped) first, then what the destination replaced.
+    ///
+    /// # Errors
+    /// [`VmaError::NotMapped`] if `[start, end)` is not inside a single area; other
+    /// [`VmaError`]s for a bad range or destination (the two may not overlap). Nothing
+    /// changes on error.
+    pub fn move_range(
+        &mut self,
+        start: u64,
+        end: u64,
+        destination: u64,
+        new_length: u64,
+        old_range: OldRange,
+    ) -> Result<Vec<Vma>, VmaError> {
+        self.check_range(start, end)?;
+        let destination_end = self.range_end(destination, new_length)?;
+        let area = *self
+            .lookup(start)
+            .ok_or(VmaError::NotMapped { address: start })?;
+        if area.end < end {
+            return Err(VmaError::NotMapped { address: area.end });
+        }
+        if destination < end && start < destination_end {
+            return Err(VmaError::Overlap {
+                existing_start: start,
+            });
+        }
+        let moved = Vma {
+            start: destination,
+            end: destination_end,
+            kind: area.kind.advanced(start - area.start),
+            ..area
+        };
+        let mut removed = match old_range {
+            OldRange::Unmap => self.remove_checked(start, end),
+            OldRange::Keep => Vec::new(),
+        };
+        removed.extend(self.remove_checked(destination, destination_end));
+        self.areas.insert(destination, moved);
+        Ok(removed)
     }
 
     /// Chooses where `length` bytes (rounded up to pages) can go: `hint`, if page-aligned,
@@ -830,6 +943,10 @@ mod tests {
                 file,
                 offset: offset + (address - area.start),
             },
+            VmaKind::SharedAnonymous { object, offset } => VmaKind::SharedAnonymous {
+                object,
+                offset: offset + (address - area.start),
+            },
             other => other,
         }
     }
@@ -919,6 +1036,66 @@ mod tests {
                     let actual = areas.lookup(address).map(|area| (area.permissions, kind_at(area, page_address(page))));
                     prop_assert_eq!(actual, model[page as usize], "page {}", page);
                 }
+            }
+        }
+
+        #[test]
+        fn move_range_matches_a_page_model(
+            inserts in proptest::collection::vec((0..WINDOW_PAGES, 1..8_u64, 0..8_u64, any::<bool>()), 1..12),
+            source in 0..WINDOW_PAGES,
+            pages in 1..6_u64,
+            destination in 0..WINDOW_PAGES,
+            new_pages in 1..8_u64,
+            keep in any::<bool>(),
+        ) {
+            let window_start = 0x10_000;
+            let page_address = |page: u64| window_start + page * PAGE;
+            let mut areas = VmaSet::new(window_start, window_start + WINDOW_PAGES * PAGE).unwrap();
+            for (start, length, permissions, file) in inserts {
+                let kind = if file {
+                    VmaKind::File { file: FileId(start), offset: 0x4000 }
+                } else {
+                    VmaKind::SharedAnonymous { object: start, offset: 0 }
+                };
+                let vma = Vma {
+                    start: page_address(start),
+                    end: page_address((start + length).min(WINDOW_PAGES)),
+                    permissions: Permissions::from_prot(permissions).unwrap(),
+                    kind,
+                    sharing: Sharing::Shared,
+                };
+                if vma.start < vma.end {
+                    areas.insert(vma, Placement::Replace).unwrap();
+                }
+            }
+            let model: Vec<PageState> = (0..WINDOW_PAGES)
+                .map(|page| areas.lookup(page_address(page)).map(|area| (area.permissions, kind_at(area, page_address(page)))))
+                .collect();
+            let before = areas.clone();
+            let old_range = if keep { OldRange::Keep } else { OldRange::Unmap };
+            let result = areas.move_range(page_address(source), page_address(source + pages), page_address(destination), new_pages * PAGE, old_range);
+            let in_bounds = source + pages <= WINDOW_PAGES && destination + new_pages <= WINDOW_PAGES;
+            let one_area = in_bounds && before
+                .lookup(page_address(source))
+                .is_some_and(|area| area.end >= page_address(source + pages));
+            let disjoint = destination >= source + pages || source >= destination + new_pages;
+            prop_assert_eq!(result.is_ok(), one_area && disjoint, "{:?}", result);
+            if result.is_err() {
+                prop_assert_eq!(&areas, &before, "a refused move changes nothing");
+                return Ok(());
+            }
+            check_invariants(&areas)?;
+            let (permissions, first_kind) = model[source as usize].unwrap();
+            for page in 0..WINDOW_PAGES {
+                let actual = areas.lookup(page_address(page)).map(|area| (area.permissions, kind_at(area, page_address(page))));
+                let expected = if (destination..destination + new_pages).contains(&page) {
+                    Some((permissions, first_kind.advanced((page - destination) * PAGE)))
+                } else if (source..source + pages).contains(&page) && !keep {
+                    None
+                } else {
+                    model[page as usize]
+                };
+                prop_assert_eq!(actual, expected, "page {}", page);
             }
         }
 

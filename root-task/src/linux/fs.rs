@@ -276,6 +276,18 @@ fn read_bytes(
 ) -> Result<ReadOutcome, Errno> {
     let time = now(context);
     let server = &mut *context.server;
+    // The file's bytes take in what shared mappings wrote (see shared_file).
+    let mapped_inode = if server.objects.shared.has_file_objects() {
+        match server.open_files.get(id) {
+            Ok(Description::File(file)) => Some(file.inode),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    if let Some(inode) = mapped_inode {
+        crate::shared_file::flush(&server.objects, &mut server.fs, inode);
+    }
     let file = match server.open_files.get_mut(id)? {
         Description::File(file) => file,
         Description::Pipe(end) => {
@@ -325,6 +337,18 @@ fn write_bytes(
     let time = now(context);
     let tid = context.tid;
     let server = &mut *context.server;
+    // Shared mappings' writes reach the bytes first, and see this write after.
+    let mapped_inode = if server.objects.shared.has_file_objects() {
+        match server.open_files.get(id) {
+            Ok(Description::File(file)) => Some(file.inode),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    if let Some(inode) = mapped_inode {
+        crate::shared_file::flush(&server.objects, &mut server.fs, inode);
+    }
     let file = match server.open_files.get_mut(id)? {
         Description::File(file) => file,
         Description::Pipe(end) => {
@@ -353,6 +377,9 @@ fn write_bytes(
         Transfer::Done(written) => written,
         Transfer::CallerHandles(special) => special_write(special, data)?,
     };
+    if let Some(inode) = mapped_inode {
+        crate::shared_file::refresh(&server.objects, &server.fs, inode);
+    }
     Ok(Progress::Done(done.saturating_add(written)))
 }
 

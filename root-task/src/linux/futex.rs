@@ -4,8 +4,8 @@
 //! A waiter is queued in [`Server::futexes`] under its thread id and parked with
 //! [`Wait::Futex`]; a wake unparks it with 0. Keys are (address space, address): the
 //! address space is the process whose memory the caller runs in (a vfork child meets
-//! its parent). Shared (non-private) futexes use the same key, so waiters in different
-//! processes on one `MAP_SHARED` page do not meet yet.
+//! its parent). A shared (non-private) futex in `MAP_SHARED` anonymous memory is keyed by
+//! the shared memory object and offset instead, so waiters in different processes meet.
 //!
 //! Finite timeouts go through one call site, [`arm_futex_timeout`]; see its comment.
 
@@ -15,10 +15,10 @@ use crate::server::{FsFiles, Server};
 use crate::user_memory::UserMemory;
 use linux_personality::process::futex::FUTEX_BITSET_MATCH_ANY;
 use linux_personality::process::{
-    decode_futex, parse_timespec, FutexArguments, FutexClock, FutexCommand, FutexKey, FutexSpace,
-    FutexTimeout, WaiterId,
+    decode_futex, parse_timespec, FutexArguments, FutexClock, FutexCommand, FutexKey, FutexScope,
+    FutexSpace, FutexTimeout, WaiterId,
 };
-use linux_personality::Errno;
+use linux_personality::{Errno, VmaKind};
 
 /// `CLOCK_REALTIME` and `CLOCK_MONOTONIC` ids.
 const CLOCK_REALTIME: i32 = 0;
@@ -39,10 +39,29 @@ pub struct Deadline {
     pub nanoseconds: u128,
 }
 
-/// The futex key of `address` for a thread of `pid`.
-pub fn key(server: &Server, pid: Pid, address: u64) -> FutexKey {
+/// The futex key of `address` for a thread of `pid`: a shared futex in a shared memory
+/// object is keyed by the object and the offset in it, so every process mapping it meets
+/// there; anything else by (address space, address).
+pub fn key(server: &Server, pid: Pid, address: u64, scope: FutexScope) -> FutexKey {
+    let owner = server.memory_owner(pid);
+    if scope == FutexScope::Shared {
+        let area = server
+            .processes
+            .get(&owner)
+            .and_then(|process| process.space.areas.lookup(address));
+        if let Some(area) = area {
+            if let (VmaKind::SharedAnonymous { object, .. }, Some(offset)) =
+                (area.kind, area.backing_offset(address))
+            {
+                return FutexKey {
+                    space: FutexSpace::SharedObject(object),
+                    offset,
+                };
+            }
+        }
+    }
     FutexKey {
-        space: FutexSpace::AddressSpace(u64::from(server.memory_owner(pid))),
+        space: FutexSpace::AddressSpace(u64::from(owner)),
         offset: address,
     }
 }
@@ -127,13 +146,13 @@ pub fn sys_futex(
             expected,
             timeout,
             bitset,
-        } => wait(context, address, expected, timeout, bitset),
+        } => wait(context, address, expected, timeout, bitset, request.scope),
         FutexCommand::Wake {
             address,
             count,
             bitset,
         } => {
-            let key = key(context.server, context.pid, address);
+            let key = key(context.server, context.pid, address, request.scope);
             let woken = context.server.futexes.wake(key, count, bitset)?;
             let total = woken.len();
             for waiter in woken {
@@ -153,8 +172,8 @@ pub fn sys_futex(
                     return Err(Errno::EAGAIN);
                 }
             }
-            let from = key(context.server, context.pid, address);
-            let to = key(context.server, context.pid, target);
+            let from = key(context.server, context.pid, address, request.scope);
+            let to = key(context.server, context.pid, target, request.scope);
             let outcome = context.server.futexes.requeue(from, to, wake, requeue);
             let total = outcome.total() as usize;
             for waiter in outcome.woken {
@@ -171,6 +190,7 @@ fn wait(
     expected: u32,
     timeout: FutexTimeout,
     bitset: u32,
+    scope: FutexScope,
 ) -> Result<usize, Errno> {
     let deadline = match timeout {
         FutexTimeout::Never => None,
@@ -207,7 +227,7 @@ fn wait(
             return Err(Errno::ETIMEDOUT);
         }
     }
-    let key = key(context.server, context.pid, address);
+    let key = key(context.server, context.pid, address, scope);
     let waiter = WaiterId(u64::from(context.tid));
     context.server.futexes.wait(key, waiter, bitset)?;
     if let Some(deadline) = deadline {
@@ -250,9 +270,10 @@ pub fn futex_timed_out(server: &mut Server, tid: Tid) {
     }
 }
 
-/// Wakes up to `count` waiters on `address` in `pid`'s memory.
+/// Wakes up to `count` waiters on `address` in `pid`'s memory (a shared wake, as
+/// Linux's for CLONE_CHILD_CLEARTID and robust futexes).
 pub fn wake(server: &mut Server, pid: Pid, address: u64, count: u32) -> usize {
-    let key = key(server, pid, address);
+    let key = key(server, pid, address, FutexScope::Shared);
     let Ok(woken) = server.futexes.wake(key, count, FUTEX_BITSET_MATCH_ANY) else {
         return 0;
     };

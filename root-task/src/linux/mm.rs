@@ -1,11 +1,16 @@
-//! Memory system calls: brk, mmap (anonymous and file-backed private, shared anonymous),
-//! munmap, mprotect, madvise. Areas are linux-personality's `VmaSet`; pages come on demand.
+//! Memory system calls: brk, mmap (anonymous and file-backed, private and shared),
+//! munmap, mprotect, mremap, msync, madvise. Areas are linux-personality's `VmaSet`;
+//! pages come on demand.
+//!
+//! Shared file mappings share one object of pages per file, kept coherent with
+//! read()/write() by `shared_file`; msync and munmap write them back.
 
 use super::{int_argument, Context};
 use crate::loader::MMAP_CEILING;
 use crate::process::Description;
 use linux_personality::elf_plan::PAGE_SIZE;
 use linux_personality::fs::inode::Content;
+use linux_personality::remap::{plan_remap, RemapPlan, RemapRequest};
 use linux_personality::{Errno, FileId, Permissions, Placement, Sharing, Vma, VmaKind};
 
 const MAP_SHARED: u64 = 0x01;
@@ -55,8 +60,9 @@ pub fn sys_brk(context: &mut Context<'_>, requested: u64) -> Result<usize, Errno
         return Ok(heap.end as usize);
     };
     if new_top > old_top {
-        let fits =
-            new_top <= MMAP_CEILING && process.space.areas.is_free(old_top, new_top - old_top);
+        let fits = new_top <= MMAP_CEILING
+            && new_top - heap.start <= server.objects.untyped.total_bytes()
+            && process.space.areas.is_free(old_top, new_top - old_top);
         if !fits {
             return Ok(heap.end as usize);
         }
@@ -112,13 +118,23 @@ pub fn sys_mmap(
         return Err(Errno::EINVAL);
     }
     let length = page_round_up(length).ok_or(Errno::ENOMEM)?;
+    if length > context.server.objects.untyped.total_bytes()
+        && (sharing == Sharing::Shared || permissions.write)
+    {
+        // Linux's overcommit heuristic: one mapping larger than all of RAM never fits.
+        return Err(Errno::ENOMEM);
+    }
     let kind = if flags & MAP_ANONYMOUS != 0 {
-        VmaKind::Anonymous
-    } else {
         if sharing == Sharing::Shared {
-            // Shared file mappings need write-back to the file: not yet.
-            return Err(Errno::ENODEV);
+            // The object is made once everything else has been checked (below).
+            VmaKind::SharedAnonymous {
+                object: 0,
+                offset: 0,
+            }
+        } else {
+            VmaKind::Anonymous
         }
+    } else {
         let fd = u32::try_from(int_argument(fd)).map_err(|_| Errno::EBADF)?;
         let file = context.process()?.files.get(fd)?.file;
         let Description::File(open) = context.server.open_files.get(file)? else {
@@ -127,9 +143,20 @@ pub fn sys_mmap(
         if !open.access.readable() {
             return Err(Errno::EACCES);
         }
+        if sharing == Sharing::Shared && permissions.write && !open.access.writable() {
+            return Err(Errno::EACCES);
+        }
         match context.server.fs.inode(open.inode)?.content() {
             Content::Regular(_) => {}
             _ => return Err(Errno::ENODEV),
+        }
+        if sharing == Sharing::Shared {
+            // Every shared mapping of the file maps this object's pages (see shared_file).
+            context
+                .server
+                .objects
+                .shared
+                .file_object(FileId(open.inode.0));
         }
         VmaKind::File {
             file: FileId(open.inode.0),
@@ -158,6 +185,15 @@ pub fn sys_mmap(
     } else {
         Placement::Exclusive
     };
+    let mut shared_object = None;
+    let kind = match kind {
+        VmaKind::SharedAnonymous { offset, .. } => {
+            let object = server.objects.shared.create();
+            shared_object = Some(object);
+            VmaKind::SharedAnonymous { object, offset }
+        }
+        other => other,
+    };
     let vma = Vma {
         start,
         end,
@@ -165,11 +201,52 @@ pub fn sys_mmap(
         kind,
         sharing,
     };
-    process
-        .space
-        .add_area(&mut server.objects, vma, placement)
-        .map_err(|error| error.errno())?;
+    if let Err(error) = process.space.add_area(&mut server.objects, vma, placement) {
+        if let Some(object) = shared_object {
+            // Never mapped, so it holds no frames yet.
+            let _ = server.objects.shared.discard_unmapped(object);
+        }
+        return Err(error.errno());
+    }
     Ok(start as usize)
+}
+
+/// `mremap`: shrinks, grows in place, or moves a mapping (see
+/// linux-personality's `remap` for the rules); pages move without being copied.
+pub fn sys_mremap(
+    context: &mut Context<'_>,
+    old_address: u64,
+    old_length: u64,
+    new_length: u64,
+    flags: u64,
+    new_address: u64,
+) -> Result<usize, Errno> {
+    let request = RemapRequest {
+        old_address,
+        old_length,
+        new_length,
+        flags,
+        new_address,
+    };
+    let server = &mut *context.server;
+    let total = server.objects.untyped.total_bytes();
+    let process = server.processes.get_mut(&context.pid).ok_or(Errno::ESRCH)?;
+    let plan = plan_remap(&process.space.areas, &request, MMAP_CEILING)?;
+    if let RemapPlan::InPlace {
+        grow_to: Some(_), ..
+    }
+    | RemapPlan::Move { .. } = plan
+    {
+        if page_round_up(new_length).is_none_or(|length| length > total) {
+            return Err(Errno::ENOMEM);
+        }
+    }
+    let address = process
+        .space
+        .remap(&mut server.objects, &plan)
+        .map_err(|error| error.errno())?;
+    crate::shared_file::drain_unmapped(&mut server.objects, &mut server.fs);
+    Ok(address as usize)
 }
 
 pub fn sys_munmap(context: &mut Context<'_>, address: u64, length: u64) -> Result<usize, Errno> {
@@ -182,6 +259,56 @@ pub fn sys_munmap(context: &mut Context<'_>, address: u64, length: u64) -> Resul
         .space
         .remove_areas(&mut server.objects, address, length)
         .map_err(|error| error.errno())?;
+    crate::shared_file::drain_unmapped(&mut server.objects, &mut server.fs);
+    Ok(0)
+}
+
+/// `msync`: writes the pages of shared file mappings in the range back to their files
+/// (all of each file's pages: there is no dirty tracking). MS_ASYNC does the same now.
+pub fn sys_msync(
+    context: &mut Context<'_>,
+    address: u64,
+    length: u64,
+    flags: u64,
+) -> Result<usize, Errno> {
+    const MS_ASYNC: u64 = 1;
+    const MS_INVALIDATE: u64 = 2;
+    const MS_SYNC: u64 = 4;
+    if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC
+        || !address.is_multiple_of(PAGE_SIZE)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let end = address
+        .checked_add(page_round_up(length).ok_or(Errno::ENOMEM)?)
+        .ok_or(Errno::ENOMEM)?;
+    let server = &mut *context.server;
+    let process = server.processes.get(&context.pid).ok_or(Errno::ESRCH)?;
+    let mut files = alloc::vec::Vec::new();
+    let mut covered_to = address;
+    for area in process.space.areas.iter() {
+        if area.end <= address || area.start >= end {
+            continue;
+        }
+        if area.start > covered_to {
+            return Err(Errno::ENOMEM);
+        }
+        covered_to = area.end;
+        if let (VmaKind::File { file, .. }, Sharing::Shared) = (area.kind, area.sharing) {
+            files.push(file);
+        }
+    }
+    if covered_to < end {
+        return Err(Errno::ENOMEM);
+    }
+    for file in files {
+        crate::shared_file::flush(
+            &server.objects,
+            &mut server.fs,
+            linux_personality::fs::inode::InodeId(file.0),
+        );
+    }
     Ok(0)
 }
 
@@ -210,6 +337,21 @@ pub fn sys_mprotect(
     if process.space.areas.iter().any(|area| {
         matches!(area.kind, VmaKind::Vdso | VmaKind::Vvar) && area.start < end && address < area.end
     }) {
+        return Err(Errno::EACCES);
+    }
+    // Whether the file was opened for writing is not kept with the area, so a shared
+    // file mapping that is not writable never becomes so: Linux gives EACCES too when
+    // the file was opened read-only (and allows it for a file opened read/write: not
+    // here).
+    if permissions.write
+        && process.space.areas.iter().any(|area| {
+            matches!(area.kind, VmaKind::File { .. })
+                && area.sharing == Sharing::Shared
+                && !area.permissions.write
+                && area.start < end
+                && address < area.end
+        })
+    {
         return Err(Errno::EACCES);
     }
     process

@@ -129,6 +129,8 @@ fn call(context: &mut Context<'_>, syscall: Syscall, a: [u64; 6]) -> Result<usiz
         S::Munmap => mm::sys_munmap(context, a[0], a[1]),
         S::Mprotect => mm::sys_mprotect(context, a[0], a[1], a[2]),
         S::Madvise => mm::sys_madvise(context, a[0], a[1], a[2]),
+        S::Mremap => mm::sys_mremap(context, a[0], a[1], a[2], a[3], a[4]),
+        S::Msync => mm::sys_msync(context, a[0], a[1], a[2]),
         // Processes.
         S::Exit => process::sys_exit(context, a[0]),
         S::ExitGroup => process::sys_exit_group(context, a[0]),

@@ -5,6 +5,7 @@
 pub mod fd_table;
 pub mod flags;
 pub mod inode;
+pub mod mapped;
 pub mod ops;
 pub mod path;
 pub mod pipe;

@@ -33,7 +33,7 @@ pub const fn default_name(kind: VmaKind) -> Option<&'static str> {
         VmaKind::Stack => Some("[stack]"),
         VmaKind::Vdso => Some("[vdso]"),
         VmaKind::Vvar => Some("[vvar]"),
-        VmaKind::Anonymous | VmaKind::File { .. } => None,
+        VmaKind::Anonymous | VmaKind::File { .. } | VmaKind::SharedAnonymous { .. } => None,
     }
 }
 
