@@ -64,6 +64,38 @@ pub struct Objects {
     free_vspaces: Vec<CPtr>,
     free_tcbs: Vec<CPtr>,
     free_cnodes: Vec<CPtr>,
+    /// Objects retyped by [`Objects::retype_one`], by kind.
+    retyped: Retyped,
+}
+
+/// Objects retyped so far, by kind (frames are counted by the frame table).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Retyped {
+    tcbs: u64,
+    endpoints: u64,
+    notifications: u64,
+    vspaces: u64,
+    page_tables: u64,
+    cnodes: u64,
+}
+
+/// The server's kernel objects in use (retyped and not on a free list), for
+/// `/proc/meminfo`: with the free lists, a count that does not return to its value after
+/// a process exits is a leak.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObjectCounts {
+    pub tcbs: u64,
+    pub endpoints: u64,
+    pub notifications: u64,
+    pub vspaces: u64,
+    /// Page tables of every level below a VSpace root, the root task's own included.
+    pub page_tables: u64,
+    /// Process CNodes (the CSpace's leaf CNodes are counted in `cspace_leaves`).
+    pub cnodes: u64,
+    pub cspace_leaves: u64,
+    /// Frames in use, and retyped frames on the free list.
+    pub frames: u64,
+    pub free_frames: u64,
 }
 
 impl Objects {
@@ -78,6 +110,24 @@ impl Objects {
             free_vspaces: Vec::new(),
             free_tcbs: Vec::new(),
             free_cnodes: Vec::new(),
+            retyped: Retyped::default(),
+        }
+    }
+
+    /// The kernel objects in use now.
+    pub fn counts(&self) -> ObjectCounts {
+        let in_use = |retyped: u64, free: usize| retyped.saturating_sub(free as u64);
+        let (frames, free_frames) = self.frames.counts();
+        ObjectCounts {
+            tcbs: in_use(self.retyped.tcbs, self.free_tcbs.len()),
+            endpoints: self.retyped.endpoints,
+            notifications: self.retyped.notifications,
+            vspaces: in_use(self.retyped.vspaces, self.free_vspaces.len()),
+            page_tables: in_use(self.retyped.page_tables, self.free_page_tables.len()),
+            cnodes: in_use(self.retyped.cnodes, self.free_cnodes.len()),
+            cspace_leaves: self.cspace.leaves(),
+            frames: in_use(frames as u64, free_frames),
+            free_frames: free_frames as u64,
         }
     }
 
@@ -100,6 +150,18 @@ impl Objects {
         if let Err(error) = self.untyped.retype(root, object_type, size_bits, slot, 1) {
             self.cspace.free(slot);
             return Err(error.into());
+        }
+        let counter = match object_type {
+            ObjectType::Tcb => Some(&mut self.retyped.tcbs),
+            ObjectType::Endpoint => Some(&mut self.retyped.endpoints),
+            ObjectType::Notification => Some(&mut self.retyped.notifications),
+            ObjectType::VSpace => Some(&mut self.retyped.vspaces),
+            ObjectType::PageTable => Some(&mut self.retyped.page_tables),
+            ObjectType::CNode => Some(&mut self.retyped.cnodes),
+            _ => None,
+        };
+        if let Some(counter) = counter {
+            *counter += 1;
         }
         Ok(slot)
     }
@@ -222,6 +284,7 @@ impl Objects {
         if let Err(error) = pool.asid_pool_assign(Cap::from_bits(vspace)) {
             // Keep the slot's object out of use; it has no ASID.
             let _ = self.cspace.delete(vspace);
+            self.retyped.vspaces = self.retyped.vspaces.saturating_sub(1);
             return Err(error.into());
         }
         Ok(vspace)

@@ -6,6 +6,22 @@
 //! linux-personality's `proc_maps`), `stat`, `status`, `cmdline`. Links: `self`, `exe`,
 //! `fd/N` (opening one opens that file again, as Linux does). Directories are not
 //! listable yet.
+//!
+//! `/proc/meminfo` has Linux's `MemTotal`, `MemFree` (untyped RAM not yet retyped plus
+//! retyped frames on the free list) and `MemAvailable`, then the process server's own
+//! counters, so a leak shows as a number that does not come back (counts unless marked kB):
+//! - `Sel4UntypedFree` (kB): untyped RAM not yet retyped into any object.
+//! - `Sel4CapSlotsFree`, `Sel4CapSlotsUsed`: slots of the root task's CSpace made
+//!   available so far (free list plus the unused rest of the current leaf), and the others.
+//! - `Sel4CSpaceLeaves`: leaf CNodes of that CSpace (4096 slots each).
+//! - `Sel4Tcbs`, `Sel4VSpaces`, `Sel4PageTables`, `Sel4ProcessCNodes`: objects retyped and
+//!   not on the server's free list (page tables of every level, the root task's own
+//!   included; process CNodes are the two-slot CSpaces of Linux threads).
+//! - `Sel4Endpoints`, `Sel4Notifications`: retyped endpoints and notifications (never freed).
+//! - `Sel4Frames`, `Sel4FramesFree`: 4 KiB frames mapped or held somewhere, and retyped
+//!   frames on the free list.
+//! - `Sel4Processes`, `Sel4Threads`: processes (zombies included) and threads the server
+//!   keeps.
 
 use super::pipe::{self, Side};
 use super::Context;
@@ -627,11 +643,45 @@ fn memory_information(server: &Server) -> Vec<u8> {
     let (frames, free_frames) = server.objects.frames.counts();
     let free_kib = (memory.free + free_frames as u64 * PAGE_SIZE) / 1024;
     let _ = frames;
-    format!(
+    let mut text = format!(
         "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\n",
         memory.total / 1024,
         free_kib,
         free_kib
-    )
-    .into_bytes()
+    );
+    text.push_str(&server_counters(server));
+    text.into_bytes()
+}
+
+/// The process server's own bookkeeping, one `Name: count` line each (counts, not kB):
+/// what [`memory_information`] appends after Linux's lines.
+fn server_counters(server: &Server) -> alloc::string::String {
+    let slots = server.objects.cspace.slot_counts();
+    let objects = server.objects.counts();
+    let rows: [(&str, u64); 14] = [
+        (
+            "UntypedFree",
+            server.objects.untyped.ram_bytes().free / 1024,
+        ),
+        ("CapSlotsFree", slots.free),
+        ("CapSlotsUsed", slots.used),
+        ("CSpaceLeaves", objects.cspace_leaves),
+        ("Tcbs", objects.tcbs),
+        ("Endpoints", objects.endpoints),
+        ("Notifications", objects.notifications),
+        ("VSpaces", objects.vspaces),
+        ("PageTables", objects.page_tables),
+        ("ProcessCNodes", objects.cnodes),
+        ("Frames", objects.frames),
+        ("FramesFree", objects.free_frames),
+        ("Processes", server.processes.len() as u64),
+        ("Threads", server.threads.len() as u64),
+    ];
+    let mut text = alloc::string::String::new();
+    for (name, value) in rows {
+        let unit = if name == "UntypedFree" { " kB" } else { "" };
+        let label = format!("Sel4{name}:");
+        text.push_str(&format!("{label:<16}{value:>8}{unit}\n"));
+    }
+    text
 }
