@@ -161,6 +161,34 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             options: &[],
         }),
     },
+    // tests/programs/stress.c: 5,000 random system calls from workers forked again
+    // whenever they die (seed fixed here; `stress SEED CALLS` by hand), then fork + exec
+    // and a file round trip still work.
+    SystemTest {
+        name: "linux-stress",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(180),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/stress", "20261122", "5000"],
+            environment: &[],
+            options: &[],
+        }),
+    },
+    // tests/programs/isolation.c: fork-private memory, no process_vm_*/ptrace/mem file,
+    // the root task's and kernel's addresses fault, seL4 calls are Linux calls, the vDSO
+    // cannot be written.
+    SystemTest {
+        name: "linux-isolation",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(180),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/isolation"],
+            environment: &[],
+            options: &[],
+        }),
+    },
 ];
 
 /// Lines typed into a system test's serial console, by test name (see
