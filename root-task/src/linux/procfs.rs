@@ -15,13 +15,15 @@
 //!   available so far (free list plus the unused rest of the current leaf), and the others.
 //! - `Sel4CSpaceLeaves`: leaf CNodes of that CSpace (4096 slots each).
 //! - `Sel4Tcbs`, `Sel4VSpaces`, `Sel4PageTables`, `Sel4ProcessCNodes`: objects retyped and
-//!   not on the server's free list (page tables of every level, the root task's own
-//!   included; process CNodes are the two-slot CSpaces of Linux threads).
+//!   not on the server's free list (page tables of every level; process CNodes are the
+//!   two-slot CSpaces of Linux threads).
+//! - `Sel4WindowPageTables`: page tables mapping the root task's frame window, which grow
+//!   with the frames ever retyped and are never freed (so not part of a leak check).
 //! - `Sel4Endpoints`, `Sel4Notifications`: retyped endpoints and notifications (never freed).
 //! - `Sel4Frames`, `Sel4FramesFree`: 4 KiB frames mapped or held somewhere, and retyped
 //!   frames on the free list.
-//! - `Sel4Processes`, `Sel4Threads`: processes (zombies included) and threads the server
-//!   keeps.
+//! - `Sel4Processes`, `Sel4Threads`: live processes and threads (a zombie is only an
+//!   entry of the process table, holding no kernel object).
 
 use super::pipe::{self, Side};
 use super::Context;
@@ -658,7 +660,7 @@ fn memory_information(server: &Server) -> Vec<u8> {
 fn server_counters(server: &Server) -> alloc::string::String {
     let slots = server.objects.cspace.slot_counts();
     let objects = server.objects.counts();
-    let rows: [(&str, u64); 14] = [
+    let rows: [(&str, u64); 15] = [
         (
             "UntypedFree",
             server.objects.untyped.ram_bytes().free / 1024,
@@ -671,6 +673,7 @@ fn server_counters(server: &Server) -> alloc::string::String {
         ("Notifications", objects.notifications),
         ("VSpaces", objects.vspaces),
         ("PageTables", objects.page_tables),
+        ("WindowPageTables", objects.window_page_tables),
         ("ProcessCNodes", objects.cnodes),
         ("Frames", objects.frames),
         ("FramesFree", objects.free_frames),

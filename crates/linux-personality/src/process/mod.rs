@@ -3,6 +3,7 @@
 
 pub mod clone_flags;
 pub mod futex;
+pub mod limits;
 pub mod table;
 pub mod wait_status;
 
