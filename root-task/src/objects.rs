@@ -103,6 +103,11 @@ pub struct ObjectCounts {
     /// Frames in use, and retyped frames on the free list.
     pub frames: u64,
     pub free_frames: u64,
+    /// Objects kept on the free lists for reuse (TCBs, VSpaces, page tables, CNodes).
+    pub free_tcbs: u64,
+    pub free_vspaces: u64,
+    pub free_page_tables: u64,
+    pub free_cnodes: u64,
 }
 
 impl Objects {
@@ -138,6 +143,10 @@ impl Objects {
             cspace_leaves: self.cspace.leaves(),
             frames: in_use(frames as u64, free_frames),
             free_frames: free_frames as u64,
+            free_tcbs: self.free_tcbs.len() as u64,
+            free_vspaces: self.free_vspaces.len() as u64,
+            free_page_tables: self.free_page_tables.len() as u64,
+            free_cnodes: self.free_cnodes.len() as u64,
         }
     }
 

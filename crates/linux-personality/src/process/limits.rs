@@ -200,7 +200,7 @@ mod tests {
         assert_eq!(check_system_tasks(MAX_TASKS - 1), Ok(()));
         assert_eq!(check_system_tasks(MAX_TASKS), Err(Errno::EAGAIN));
         assert_eq!(check_system_tasks(u64::MAX), Err(Errno::EAGAIN));
-        assert!(DEFAULT_NPROC > 0 && DEFAULT_NPROC < MAX_TASKS);
+        const { assert!(DEFAULT_NPROC > 0 && DEFAULT_NPROC < MAX_TASKS) };
     }
 
     #[test]
