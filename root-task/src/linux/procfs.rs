@@ -11,6 +11,8 @@
 //! retyped frames on the free list) and `MemAvailable`, then the process server's own
 //! counters, so a leak shows as a number that does not come back (counts unless marked kB):
 //! - `Sel4UntypedFree` (kB): untyped RAM not yet retyped into any object.
+//! - `Sel4HeapFree` (kB): free bytes in the root task's heap (its Rust allocations:
+//!   process, file, pipe and page bookkeeping).
 //! - `Sel4CapSlotsFree`, `Sel4CapSlotsUsed`: slots of the root task's CSpace made
 //!   available so far (free list plus the unused rest of the current leaf), and the others.
 //! - `Sel4CapSlotsLive`: used slots less those holding objects on the free lists (each
@@ -678,11 +680,12 @@ fn server_counters(server: &Server) -> alloc::string::String {
         + objects.free_vspaces
         + objects.free_page_tables
         + objects.free_cnodes;
-    let rows: [(&str, u64); 20] = [
+    let rows: [(&str, u64); 21] = [
         (
             "UntypedFree",
             server.objects.untyped.ram_bytes().free / 1024,
         ),
+        ("HeapFree", sel4_root_task::heap::free_bytes() as u64 / 1024),
         ("CapSlotsFree", slots.free),
         ("CapSlotsUsed", slots.used),
         ("CapSlotsLive", slots.used.saturating_sub(free_listed)),
@@ -705,7 +708,11 @@ fn server_counters(server: &Server) -> alloc::string::String {
     ];
     let mut text = alloc::string::String::new();
     for (name, value) in rows {
-        let unit = if name == "UntypedFree" { " kB" } else { "" };
+        let unit = if name == "UntypedFree" || name == "HeapFree" {
+            " kB"
+        } else {
+            ""
+        };
         let label = format!("Sel4{name}:");
         text.push_str(&format!("{label:<16}{value:>8}{unit}\n"));
     }
