@@ -8,7 +8,9 @@
  *
  * Half the calls are drawn from the calls the server implements, half from the whole range.
  *
- * Usage: stress [seed [calls]]   (default: a seed from the clock, 5000 calls). The seed
+ * Usage: stress [seed [calls]]; `stress --replay SEED GENERATION` runs one worker again,
+ * printing each call first (a stall line names its generation).
+ * Defaults: a seed from the clock, 5000 calls. The seed
  * is printed first (`stress: seed N calls M`), so a run can be repeated exactly (the
  * workers are deterministic; only the watchdog's timing may cut a stall at another call).
  *
@@ -215,6 +217,10 @@ static long raw_call(uint64_t number, const uint64_t *arguments)
 	return (long)x0;
 }
 
+/* Replay mode (`stress --replay SEED GENERATION`): the worker also prints each call to
+ * the console before making it, and keeps the console as fds 0..2. */
+static int replaying;
+
 static void worker(uint64_t seed, long quota)
 {
 	struct stat progress;
@@ -244,6 +250,21 @@ static void worker(uint64_t seed, long quota)
 		if (fstat(PROGRESS_FD, &now) != 0 || now.st_ino != progress.st_ino ||
 		    now.st_dev != progress.st_dev)
 			_exit(4);
+		if (replaying) {
+			char line[200];
+			int length = snprintf(line, sizeof line,
+					      "replay: call %ld: %llu (%#llx, %#llx, %#llx, %#llx, %#llx, "
+					      "%#llx)\n",
+					      made, (unsigned long long)number,
+					      (unsigned long long)arguments[0],
+					      (unsigned long long)arguments[1],
+					      (unsigned long long)arguments[2],
+					      (unsigned long long)arguments[3],
+					      (unsigned long long)arguments[4],
+					      (unsigned long long)arguments[5]);
+			if (write(PROGRESS_FD + 1, line, (size_t)length) != length)
+				_exit(6);
+		}
 		uint16_t report = (uint16_t)(number > 0xfffe ? 0xffff : number);
 		if (write(PROGRESS_FD, &report, sizeof report) != sizeof report)
 			_exit(5);
@@ -301,6 +322,16 @@ static void describe_group(pid_t worker)
 }
 
 /* Runs one worker for at most `quota` calls; returns the calls it reported. */
+static long run_worker(uint64_t seed, long quota, struct tally *tally);
+
+/* The seed of worker `generation` of a run with `seed`. */
+static uint64_t worker_seed(uint64_t seed, long generation)
+{
+	return seed ^ ((uint64_t)(generation + 1) * 0x9e3779b97f4a7c15ULL);
+}
+
+static long current_generation;
+
 static long run_worker(uint64_t seed, long quota, struct tally *tally)
 {
 	int pipe_ends[2];
@@ -317,6 +348,8 @@ static long run_worker(uint64_t seed, long quota, struct tally *tally)
 		if (dup2(pipe_ends[1], PROGRESS_FD) != PROGRESS_FD)
 			_exit(2);
 		close(pipe_ends[1]);
+		if (replaying && dup2(1, PROGRESS_FD + 1) != PROGRESS_FD + 1)
+			_exit(2);
 		int null = open("/dev/null", O_RDWR);
 		if (null < 0)
 			_exit(2);
@@ -338,7 +371,9 @@ static long run_worker(uint64_t seed, long quota, struct tally *tally)
 			tally->stalled++;
 			char line[80];
 			int length = snprintf(line, sizeof line,
-					      "stress: worker %d stalled in syscall %d\n", child, last);
+					      "stress: worker %d (generation %ld, %ld calls) stalled in "
+					      "syscall %d\n",
+					      child, current_generation, reported, last);
 			ssize_t written = write(1, line, (size_t)length);
 			(void)written;
 			describe_group(child);
@@ -430,7 +465,8 @@ static void test_stress_random_calls_survived(void)
 	SKIP_WITHOUT_VDSO();
 	long generation = 0;
 	while (tally.calls < chosen_calls) {
-		uint64_t seed = chosen_seed ^ ((uint64_t)(generation + 1) * 0x9e3779b97f4a7c15ULL);
+		uint64_t seed = worker_seed(chosen_seed, generation);
+		current_generation = generation;
 		long reported = run_worker(seed, chosen_calls - tally.calls, &tally);
 		CHECK_MSG(reported >= 0, "worker %ld not started: %s", generation, strerror(errno));
 		tally.calls += reported;
@@ -521,6 +557,18 @@ static void test_stress_system_still_works(void)
 int main(int argc, char **argv)
 {
 	parent_pid = getpid();
+	if (argc > 3 && strcmp(argv[1], "--replay") == 0) {
+		replaying = 1;
+		uint64_t seed = strtoull(argv[2], NULL, 0);
+		long generation = strtol(argv[3], NULL, 0);
+		struct tally replay_tally;
+		memset(&replay_tally, 0, sizeof replay_tally);
+		current_generation = generation;
+		long calls = run_worker(worker_seed(seed, generation), 1000000, &replay_tally);
+		printf("replay: generation %ld made %ld calls; %ld stalled, %ld signalled\n",
+		       generation, calls, replay_tally.stalled, replay_tally.signalled);
+		return 0;
+	}
 	if (argc > 1)
 		chosen_seed = strtoull(argv[1], NULL, 0);
 	else {
