@@ -301,8 +301,9 @@ impl Objects {
         let vspace = self.retype_one(ObjectType::VSpace, 0)?;
         let mut pool: Cap<AsidPool> = Cap::from_bits(self.asid_pool);
         let mut assigned = pool.asid_pool_assign(Cap::from_bits(vspace));
-        if assigned.is_err() {
-            // The pool is full (511 VSpaces from the initial one): make another.
+        if assigned == Err(sel4::Error::DeleteFirst) {
+            // The pool is full (seL4 answers DeleteFirst; the initial pool holds 511
+            // VSpaces, ASID 0 being invalid): make another.
             match self.make_asid_pool() {
                 Ok(new_pool) => {
                     self.asid_pool = new_pool;
