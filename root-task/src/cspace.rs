@@ -64,6 +64,17 @@ pub struct CSpace {
     fresh_end: CPtr,
     /// The next top-level slot to receive a leaf.
     next_leaf: u64,
+    /// Slots ever made available for allocation (the initial CNode's empty range plus
+    /// every leaf), for [`CSpace::slot_counts`].
+    capacity: u64,
+}
+
+/// How many slots the root task's CSpace has made available, and how many are free
+/// (`/proc/meminfo`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotCounts {
+    pub free: u64,
+    pub used: u64,
 }
 
 impl CSpace {
@@ -108,12 +119,15 @@ impl CSpace {
         let tcb: Cap<Tcb> = Cap::from_bits(init_cap::INIT_THREAD_TCB);
         let vspace: Cap<VSpace> = Cap::from_bits(init_cap::INIT_THREAD_VSPACE);
         tcb.tcb_set_space(0, root, 0, vspace)?;
+        let fresh = empty.start + 2;
+        let fresh_end = empty.end.min(LEAF_SLOTS);
         Ok(CSpace {
             root,
             free: Vec::new(),
-            fresh: empty.start + 2,
-            fresh_end: empty.end.min(LEAF_SLOTS),
+            fresh,
+            fresh_end,
             next_leaf: 1,
+            capacity: fresh_end.saturating_sub(fresh),
         })
     }
 
@@ -163,10 +177,26 @@ impl CSpace {
             self.fresh = self.next_leaf << RADIX_BITS;
             self.fresh_end = self.fresh + LEAF_SLOTS;
             self.next_leaf += 1;
+            self.capacity += LEAF_SLOTS;
         }
         let first = self.fresh;
         self.fresh += count;
         Ok(first)
+    }
+
+    /// Free and used slots: free ones are on the free list or not yet handed out in the
+    /// current leaf; every other slot made available holds a cap (or is about to).
+    pub fn slot_counts(&self) -> SlotCounts {
+        let free = (self.free.len() as u64).saturating_add(self.fresh_end - self.fresh);
+        SlotCounts {
+            free,
+            used: self.capacity.saturating_sub(free),
+        }
+    }
+
+    /// Leaf CNodes made so far (each 2^[`RADIX_BITS`] slots).
+    pub const fn leaves(&self) -> u64 {
+        self.next_leaf - 1
     }
 
     /// Returns an empty slot for reuse. The caller has deleted (or moved) its cap.

@@ -22,6 +22,7 @@ mod cspace;
 mod device;
 mod events;
 mod frames;
+mod limits;
 mod linux;
 mod loader;
 mod objects;
@@ -319,6 +320,9 @@ fn start_init(
             command_line: linux::procfs::command_line(arguments),
             stack_limit: loader::STACK_SIZE,
             vfork_parent: None,
+            process_limit: linux_personality::process::limits::Limit::both(
+                linux_personality::process::limits::DEFAULT_NPROC,
+            ),
         },
     );
     let context = sel4::UserContext {

@@ -84,6 +84,50 @@ pub struct Objects {
     free_vspaces: Vec<CPtr>,
     free_tcbs: Vec<CPtr>,
     free_cnodes: Vec<CPtr>,
+    /// Objects retyped by [`Objects::retype_one`], by kind.
+    retyped: Retyped,
+    /// The ASID pool new VSpaces are assigned from: the initial one, then each pool made
+    /// when the previous one filled (512 ASIDs each).
+    asid_pool: CPtr,
+}
+
+/// Objects retyped so far, by kind (frames are counted by the frame table).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Retyped {
+    tcbs: u64,
+    endpoints: u64,
+    notifications: u64,
+    vspaces: u64,
+    page_tables: u64,
+    cnodes: u64,
+}
+
+/// The server's kernel objects in use (retyped and not on a free list), for
+/// `/proc/meminfo`: with the free lists, a count that does not return to its value after
+/// a process exits is a leak.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObjectCounts {
+    pub tcbs: u64,
+    pub endpoints: u64,
+    pub notifications: u64,
+    pub vspaces: u64,
+    /// Page tables of every level below a VSpace root, except those of the root task's
+    /// frame window (`window_page_tables`).
+    pub page_tables: u64,
+    /// Page tables mapping the root task's frame window: they grow with the frames ever
+    /// retyped and are never freed.
+    pub window_page_tables: u64,
+    /// Process CNodes (the CSpace's leaf CNodes are counted in `cspace_leaves`).
+    pub cnodes: u64,
+    pub cspace_leaves: u64,
+    /// Frames in use, and retyped frames on the free list.
+    pub frames: u64,
+    pub free_frames: u64,
+    /// Objects kept on the free lists for reuse (TCBs, VSpaces, page tables, CNodes).
+    pub free_tcbs: u64,
+    pub free_vspaces: u64,
+    pub free_page_tables: u64,
+    pub free_cnodes: u64,
 }
 
 impl Objects {
@@ -99,6 +143,31 @@ impl Objects {
             free_vspaces: Vec::new(),
             free_tcbs: Vec::new(),
             free_cnodes: Vec::new(),
+            retyped: Retyped::default(),
+            asid_pool: init_cap::INIT_THREAD_ASID_POOL,
+        }
+    }
+
+    /// The kernel objects in use now.
+    pub fn counts(&self) -> ObjectCounts {
+        let in_use = |retyped: u64, free: usize| retyped.saturating_sub(free as u64);
+        let (frames, free_frames) = self.frames.counts();
+        ObjectCounts {
+            tcbs: in_use(self.retyped.tcbs, self.free_tcbs.len()),
+            endpoints: self.retyped.endpoints,
+            notifications: self.retyped.notifications,
+            vspaces: in_use(self.retyped.vspaces, self.free_vspaces.len()),
+            page_tables: in_use(self.retyped.page_tables, self.free_page_tables.len())
+                .saturating_sub(self.own_tables.len() as u64),
+            window_page_tables: self.own_tables.len() as u64,
+            cnodes: in_use(self.retyped.cnodes, self.free_cnodes.len()),
+            cspace_leaves: self.cspace.leaves(),
+            frames: in_use(frames as u64, free_frames),
+            free_frames: free_frames as u64,
+            free_tcbs: self.free_tcbs.len() as u64,
+            free_vspaces: self.free_vspaces.len() as u64,
+            free_page_tables: self.free_page_tables.len() as u64,
+            free_cnodes: self.free_cnodes.len() as u64,
         }
     }
 
@@ -121,6 +190,18 @@ impl Objects {
         if let Err(error) = self.untyped.retype(root, object_type, size_bits, slot, 1) {
             self.cspace.free(slot);
             return Err(error.into());
+        }
+        let counter = match object_type {
+            ObjectType::Tcb => Some(&mut self.retyped.tcbs),
+            ObjectType::Endpoint => Some(&mut self.retyped.endpoints),
+            ObjectType::Notification => Some(&mut self.retyped.notifications),
+            ObjectType::VSpace => Some(&mut self.retyped.vspaces),
+            ObjectType::PageTable => Some(&mut self.retyped.page_tables),
+            ObjectType::CNode => Some(&mut self.retyped.cnodes),
+            _ => None,
+        };
+        if let Some(counter) = counter {
+            *counter += 1;
         }
         Ok(slot)
     }
@@ -264,13 +345,50 @@ impl Objects {
             return Ok(vspace);
         }
         let vspace = self.retype_one(ObjectType::VSpace, 0)?;
-        let pool: Cap<AsidPool> = Cap::from_bits(init_cap::INIT_THREAD_ASID_POOL);
-        if let Err(error) = pool.asid_pool_assign(Cap::from_bits(vspace)) {
+        let mut pool: Cap<AsidPool> = Cap::from_bits(self.asid_pool);
+        let mut assigned = pool.asid_pool_assign(Cap::from_bits(vspace));
+        if assigned == Err(sel4::Error::DeleteFirst) {
+            // The pool is full (seL4 answers DeleteFirst; the initial pool holds 511
+            // VSpaces, ASID 0 being invalid): make another.
+            match self.make_asid_pool() {
+                Ok(new_pool) => {
+                    self.asid_pool = new_pool;
+                    pool = Cap::from_bits(new_pool);
+                    assigned = pool.asid_pool_assign(Cap::from_bits(vspace));
+                }
+                Err(error) => log::warn!("no new ASID pool: {error:?}"),
+            }
+        }
+        if let Err(error) = assigned {
             // Keep the slot's object out of use; it has no ASID.
             let _ = self.cspace.delete(vspace);
+            self.retyped.vspaces = self.retyped.vspaces.saturating_sub(1);
             return Err(error.into());
         }
         Ok(vspace)
+    }
+
+    /// A new ASID pool (`ASIDControl` MakePool over a fresh 4 KiB untyped).
+    fn make_asid_pool(&mut self) -> Result<CPtr, AllocError> {
+        let untyped = self.retype_one(ObjectType::Untyped, u64::from(sel4::ASID_POOL_BITS))?;
+        let pool = match self.allocate_slot() {
+            Ok(slot) => slot,
+            Err(error) => {
+                let _ = self.cspace.delete(untyped);
+                return Err(error);
+            }
+        };
+        let control: Cap<sel4::cap_type::AsidControl> = Cap::from_bits(init_cap::ASID_CONTROL);
+        let root = self.cspace.root();
+        if let Err(error) =
+            control.asid_control_make_pool(Cap::from_bits(untyped), root, pool, SLOT_DEPTH)
+        {
+            self.cspace.free(pool);
+            let _ = self.cspace.delete(untyped);
+            return Err(error.into());
+        }
+        log::debug!("ASID pool {pool:#x} made");
+        Ok(pool)
     }
 
     /// Returns an emptied VSpace (every frame and page table already unmapped).

@@ -64,6 +64,8 @@ pub struct Process {
     /// A vfork child runs in this process's memory until it execs or exits (its own
     /// `space` is an empty placeholder meanwhile).
     pub vfork_parent: Option<Pid>,
+    /// `RLIMIT_NPROC`, inherited by children.
+    pub process_limit: linux_personality::process::limits::Limit,
 }
 
 /// Why a thread is parked (its system call has not been answered yet).

@@ -19,7 +19,7 @@
 #include "bench.h"
 
 static const char *const programs[] = {
-	"getpid", "clock", "fork", "exec", "pipe", "fault", "mmap", "file",
+	"getpid", "clock", "fork", "exec", "pipe", "fault", "mmap", "file", "soak",
 };
 
 static void print(const char *format, ...) __attribute__((format(printf, 1, 2)));

@@ -209,6 +209,11 @@ pub const CATALOGUE: &[Benchmark] = &[
         "fork, child execs a tiny static program that exits, parent waits",
     ),
     program(
+        "soak_fork_execve_exit_wait",
+        "fork_execve_exit_wait 10,000 times; on this system fails if any /proc/meminfo \
+         Sel4* counter or MemFree differs from its value after a warm-up cycle",
+    ),
+    program(
         "pipe_pingpong",
         "one-byte round trip between two processes over two pipes",
     ),

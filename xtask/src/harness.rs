@@ -234,6 +234,61 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             options: &[],
         }),
     },
+    // tests/programs/stress.c: 5,000 random system calls from workers forked again
+    // whenever they die (seed fixed here; `stress SEED CALLS` by hand), then fork + exec
+    // and a file round trip still work.
+    SystemTest {
+        name: "linux-stress",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(180),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/stress", "20261122", "5000"],
+            environment: &[],
+            options: &[],
+        }),
+    },
+    // tests/programs/isolation.c: fork-private memory, no process_vm_*/ptrace/mem file,
+    // the root task's and kernel's addresses fault, seL4 calls are Linux calls, the vDSO
+    // cannot be written.
+    SystemTest {
+        name: "linux-isolation",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(180),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/isolation"],
+            environment: &[],
+            options: &[],
+        }),
+    },
+    // tests/programs/exhaustion.c: RLIMIT_NPROC (set, enforced for a non-root user, root
+    // exempt), a fork bomb stopped with EAGAIN by the system-wide task limit and reaped
+    // back to the counters from before, EMFILE at RLIMIT_NOFILE.
+    SystemTest {
+        name: "linux-exhaustion",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(180),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/exhaustion"],
+            environment: &[],
+            options: &[],
+        }),
+    },
+    // tests/programs/soak.c: 500 fork + execve + exit + wait cycles; the server's
+    // /proc/meminfo counters after them equal those after a warm-up cycle.
+    SystemTest {
+        name: "linux-soak",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(180),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/soak", "500"],
+            environment: &[],
+            options: &[],
+        }),
+    },
 ];
 
 /// Lines typed into a system test's serial console, by test name (see

@@ -384,7 +384,30 @@ pub fn sys_madvise(
             .ok_or(Errno::EINVAL)?;
         let server = &mut *context.server;
         let process = server.processes.get_mut(&context.pid).ok_or(Errno::ESRCH)?;
-        process.space.unmap_range(&mut server.objects, address, end);
+        // The vvar page is not anonymous memory (Linux: EINVAL, as for any VM_PFNMAP
+        // area); the vDSO text would refault as its own image on Linux, so dropping it is
+        // a no-op. Dropping either page here would refault it as a zero page.
+        let mut special = alloc::vec::Vec::new();
+        for area in process.space.areas.iter() {
+            if area.start < end && address < area.end {
+                match area.kind {
+                    VmaKind::Vvar => return Err(Errno::EINVAL),
+                    VmaKind::Vdso => special.push((area.start, area.end)),
+                    _ => {}
+                }
+            }
+        }
+        let mut from = address;
+        special.sort_unstable();
+        for (start, stop) in special {
+            if from < start {
+                process.space.unmap_range(&mut server.objects, from, start);
+            }
+            from = from.max(stop);
+        }
+        if from < end {
+            process.space.unmap_range(&mut server.objects, from, end);
+        }
     }
     Ok(0)
 }

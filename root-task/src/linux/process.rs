@@ -63,8 +63,28 @@ pub fn sys_getppid(context: &mut Context<'_>) -> Result<usize, Errno> {
         .map_or(0, |process| process.parent) as usize)
 }
 
-/// getuid, geteuid, getgid, getegid: everything runs as root for now.
-pub fn sys_getuid(_context: &mut Context<'_>) -> Result<usize, Errno> {
+/// getuid, geteuid, getgid, getegid from the process's credentials (`setuid` and
+/// `setgid` change them; see `crate::limits`).
+pub fn sys_get_id(context: &mut Context<'_>, which: crate::limits::Id) -> Result<usize, Errno> {
+    let credentials = context.process()?.credentials;
+    Ok(crate::limits::id_of(&credentials, which) as usize)
+}
+
+/// `setuid`: see [`linux_personality::process::limits::set_user_id`]; the process's
+/// tasks then count against the new real user's `RLIMIT_NPROC`.
+pub fn sys_setuid(context: &mut Context<'_>, uid: u64) -> Result<usize, Errno> {
+    let credentials = context.process()?.credentials;
+    let changed = linux_personality::process::limits::set_user_id(credentials, uid as u32)?;
+    context.server.table.set_uid(context.pid, changed.uid)?;
+    context.process()?.credentials = changed;
+    Ok(0)
+}
+
+/// `setgid`: see [`linux_personality::process::limits::set_group_id`].
+pub fn sys_setgid(context: &mut Context<'_>, gid: u64) -> Result<usize, Errno> {
+    let credentials = context.process()?.credentials;
+    context.process()?.credentials =
+        linux_personality::process::limits::set_group_id(credentials, gid as u32)?;
     Ok(0)
 }
 
@@ -115,6 +135,9 @@ pub fn sys_prlimit64(
                 u64::from(process.files.limit()),
                 u64::from(linux_personality::fs::fd_table::NR_OPEN),
             ),
+            linux_personality::process::limits::RLIMIT_NPROC => {
+                (process.process_limit.soft, process.process_limit.hard)
+            }
             _ => (RLIM_INFINITY, RLIM_INFINITY),
         }
     };
@@ -132,6 +155,12 @@ pub fn sys_prlimit64(
         match resource {
             RLIMIT_STACK => context.process()?.stack_limit = soft,
             RLIMIT_NOFILE => context.process()?.files.set_limit(soft)?,
+            linux_personality::process::limits::RLIMIT_NPROC => {
+                crate::limits::set_process_limit(
+                    context.process()?,
+                    linux_personality::process::limits::Limit { soft, hard },
+                )?;
+            }
             // Other limits are not enforced; accept and forget them.
             _ => {}
         }
@@ -219,7 +248,12 @@ fn child_registers(
 fn clone_thread(context: &mut Context<'_>, request: &CloneRequest) -> Result<usize, Errno> {
     let registers = child_registers(context, request.stack, request.tls)?;
     let server = &mut *context.server;
-    let tid = server.table.add_thread(context.pid, u64::MAX)?;
+    let process_limit = server
+        .processes
+        .get(&context.pid)
+        .map_or(u64::MAX, |process| process.process_limit.soft);
+    crate::limits::check_new_task(server)?;
+    let tid = server.table.add_thread(context.pid, process_limit)?;
     if server.start_thread(context.pid, tid, &registers).is_err() {
         let _ = server.table.remove_thread(tid);
         return Err(Errno::EAGAIN);
@@ -255,6 +289,7 @@ fn clone_thread(context: &mut Context<'_>, request: &CloneRequest) -> Result<usi
 fn vfork(context: &mut Context<'_>, request: &CloneRequest) -> Result<usize, Errno> {
     let registers = child_registers(context, request.stack, request.tls)?;
     let server = &mut *context.server;
+    crate::limits::check_new_task(server)?;
     let parent = server.processes.get(&context.pid).ok_or(Errno::ESRCH)?;
     // The child's own space is an empty placeholder until it execs.
     let placeholder =
@@ -275,8 +310,8 @@ fn vfork(context: &mut Context<'_>, request: &CloneRequest) -> Result<usize, Err
     let child_pid = match server.table.fork(
         context.pid,
         ForkRequest {
-            uid: 0,
-            nproc_limit: u64::MAX,
+            uid: parent.credentials.uid,
+            nproc_limit: parent.process_limit.soft,
             exit_signal: request.exit_signal,
             parent: request.parent,
         },
@@ -305,6 +340,7 @@ fn vfork(context: &mut Context<'_>, request: &CloneRequest) -> Result<usize, Err
         executable: parent.executable.clone(),
         stack_limit: parent.stack_limit,
         vfork_parent: Some(server.memory_owner(context.pid)),
+        process_limit: parent.process_limit,
         pending: linux_personality::signal::PendingSignals::new(),
         stopped: None,
         command_line: parent.command_line.clone(),
@@ -376,6 +412,8 @@ fn fork(
 ) -> Result<usize, Errno> {
     let server = &mut *context.server;
     let tcb = server.threads.get(&context.tid).ok_or(Errno::ESRCH)?.tcb;
+    // Before any object is made for the child.
+    crate::limits::check_new_task(server)?;
     let started = crate::arch::counter();
     let space = server
         .processes
@@ -396,8 +434,8 @@ fn fork(
     let child_pid = match server.table.fork(
         context.pid,
         ForkRequest {
-            uid: 0,
-            nproc_limit: u64::MAX,
+            uid: parent.credentials.uid,
+            nproc_limit: parent.process_limit.soft,
             exit_signal,
             parent: linux_personality::process::ParentChoice::Caller,
         },
@@ -429,6 +467,7 @@ fn fork(
         command_line: parent.command_line.clone(),
         stack_limit: parent.stack_limit,
         vfork_parent: None,
+        process_limit: parent.process_limit,
     };
     server.processes.insert(child_pid, child);
     // The child's registers: the caller's, returning 0 from the instruction after svc.

@@ -6,6 +6,38 @@
 //! linux-personality's `proc_maps`), `stat`, `status`, `cmdline`. Links: `self`, `exe`,
 //! `fd/N` (opening one opens that file again, as Linux does). Directories are not
 //! listable yet.
+//!
+//! `/proc/meminfo` has Linux's `MemTotal`, `MemFree` (untyped RAM not yet retyped plus
+//! retyped frames on the free list) and `MemAvailable`, then the process server's own
+//! counters, so a leak shows as a number that does not come back (counts unless marked kB):
+//! - `Sel4UntypedFree` (kB): untyped RAM not yet retyped into any object.
+//! - `Sel4HeapFree` (kB): free bytes in the root task's heap (its Rust allocations:
+//!   process, file, pipe and page bookkeeping).
+//! - `Sel4CapSlotsFree`, `Sel4CapSlotsUsed`: slots of the root task's CSpace made
+//!   available so far (free list plus the unused rest of the current leaf), and the others.
+//! - `Sel4CapSlotsLive`: used slots less those holding objects on the free lists (each
+//!   holds one): the caps of live objects, mappings and saved replies.
+//! - `Sel4CSpaceLeaves`: leaf CNodes of that CSpace (4096 slots each).
+//! - `Sel4Tcbs`, `Sel4VSpaces`, `Sel4PageTables`, `Sel4ProcessCNodes`: objects retyped and
+//!   not on the server's free list (page tables of every level; process CNodes are the
+//!   two-slot CSpaces of Linux threads).
+//! - `Sel4TcbsFree`, `Sel4VSpacesFree`, `Sel4PageTablesFree`, `Sel4ProcessCNodesFree`:
+//!   objects on the server's free lists (retyped, kept for reuse).
+//! - `Sel4WindowPageTables`: page tables mapping the root task's frame window, which grow
+//!   with the frames ever retyped and are never freed (so not part of a leak check).
+//! - `Sel4Endpoints`, `Sel4Notifications`: retyped endpoints and notifications (never freed).
+//! - `Sel4Frames`, `Sel4FramesFree`: 4 KiB frames mapped or held somewhere, and retyped
+//!   frames on the free list.
+//! - `Sel4Processes`, `Sel4Threads`: live processes and threads (a zombie is only an
+//!   entry of the process table, holding no kernel object).
+//!
+//! A leak check (tests/programs/soak.c, the soak benchmark) compares the lines before and
+//! after: the in-use counts and `Sel4CapSlotsLive` must be equal. A free list may grow
+//! legitimately (a randomized stack that straddles one more page table than before raises
+//! the page-table free list's high-water mark); then, and only then, the memory and slot
+//! lines that follow from it (`MemFree`, `MemAvailable`, `Sel4UntypedFree`,
+//! `Sel4CapSlotsFree`/`Used`, `Sel4CSpaceLeaves`, `Sel4WindowPageTables`, the `*Free`
+//! lines) may differ too.
 
 use super::pipe::{self, Side};
 use super::Context;
@@ -628,11 +660,62 @@ fn memory_information(server: &Server) -> Vec<u8> {
     let (frames, free_frames) = server.objects.frames.counts();
     let free_kib = (memory.free + free_frames as u64 * PAGE_SIZE) / 1024;
     let _ = frames;
-    format!(
+    let mut text = format!(
         "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\n",
         memory.total / 1024,
         free_kib,
         free_kib
-    )
-    .into_bytes()
+    );
+    text.push_str(&server_counters(server));
+    text.into_bytes()
+}
+
+/// The process server's own bookkeeping, one `Name: count` line each (counts, not kB):
+/// what [`memory_information`] appends after Linux's lines.
+fn server_counters(server: &Server) -> alloc::string::String {
+    let slots = server.objects.cspace.slot_counts();
+    let objects = server.objects.counts();
+    // Every object on a free list holds one slot (its cap); the rest hold live objects.
+    let free_listed = objects.free_frames
+        + objects.free_tcbs
+        + objects.free_vspaces
+        + objects.free_page_tables
+        + objects.free_cnodes;
+    let rows: [(&str, u64); 21] = [
+        (
+            "UntypedFree",
+            server.objects.untyped.ram_bytes().free / 1024,
+        ),
+        ("HeapFree", sel4_root_task::heap::free_bytes() as u64 / 1024),
+        ("CapSlotsFree", slots.free),
+        ("CapSlotsUsed", slots.used),
+        ("CapSlotsLive", slots.used.saturating_sub(free_listed)),
+        ("CSpaceLeaves", objects.cspace_leaves),
+        ("Tcbs", objects.tcbs),
+        ("Endpoints", objects.endpoints),
+        ("Notifications", objects.notifications),
+        ("VSpaces", objects.vspaces),
+        ("PageTables", objects.page_tables),
+        ("WindowPageTables", objects.window_page_tables),
+        ("ProcessCNodes", objects.cnodes),
+        ("Frames", objects.frames),
+        ("FramesFree", objects.free_frames),
+        ("TcbsFree", objects.free_tcbs),
+        ("VSpacesFree", objects.free_vspaces),
+        ("PageTablesFree", objects.free_page_tables),
+        ("ProcessCNodesFree", objects.free_cnodes),
+        ("Processes", server.processes.len() as u64),
+        ("Threads", server.threads.len() as u64),
+    ];
+    let mut text = alloc::string::String::new();
+    for (name, value) in rows {
+        let unit = if name == "UntypedFree" || name == "HeapFree" {
+            " kB"
+        } else {
+            ""
+        };
+        let label = format!("Sel4{name}:");
+        text.push_str(&format!("{label:<16}{value:>8}{unit}\n"));
+    }
+    text
 }

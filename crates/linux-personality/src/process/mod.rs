@@ -4,6 +4,7 @@
 pub mod clone_flags;
 pub mod cpu_time;
 pub mod futex;
+pub mod limits;
 pub mod table;
 pub mod wait_status;
 

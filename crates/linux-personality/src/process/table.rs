@@ -554,6 +554,33 @@ impl ProcessTable {
         self.tasks_per_user.get(&uid).copied().unwrap_or(0)
     }
 
+    /// Tasks in the system (processes, zombies included, and threads), for the
+    /// system-wide limit ([`super::limits::MAX_TASKS`]).
+    #[must_use]
+    pub fn task_count(&self) -> u64 {
+        self.tasks_per_user.values().sum()
+    }
+
+    /// `setuid`: process `pid` (with its threads) now counts against `uid`.
+    ///
+    /// # Errors
+    /// `ESRCH` if `pid` is not a live process.
+    pub fn set_uid(&mut self, pid: u32, uid: u32) -> Result<(), Errno> {
+        let process = self.live(pid)?;
+        let (old, tasks) = (process.uid, 1 + process.threads.len() as u64);
+        if old == uid {
+            return Ok(());
+        }
+        for _ in 0..tasks {
+            decrement(&mut self.tasks_per_user, old);
+        }
+        *self.tasks_per_user.entry(uid).or_insert(0) += tasks;
+        if let Some(process) = self.processes.get_mut(&pid) {
+            process.uid = uid;
+        }
+        Ok(())
+    }
+
     fn lookup(&self, caller: u32, pid: u64) -> Result<&Process, Errno> {
         let pid = pid as u32 as i32;
         let pid = if pid == 0 {
@@ -832,6 +859,29 @@ mod tests {
         table.remove_thread(thread).unwrap();
         assert_eq!(table.remove_thread(thread), Err(Errno::ESRCH));
         assert_eq!(table.tasks_of(1000), 2);
+    }
+
+    #[test]
+    fn task_count_and_set_uid() {
+        let mut table = table_with_init();
+        let child = table.fork(1, fork_request(0)).unwrap();
+        table.add_thread(child, RLIM_INFINITY).unwrap();
+        assert_eq!(table.task_count(), 3);
+        table.set_uid(child, 1000).unwrap();
+        assert_eq!(table.tasks_of(1000), 2);
+        assert_eq!(table.tasks_of(0), 1);
+        assert_eq!(table.task_count(), 3);
+        // Its next fork counts against user 1000's limit.
+        let limited = ForkRequest {
+            nproc_limit: 2,
+            ..fork_request(1000)
+        };
+        assert_eq!(table.fork(child, limited), Err(Errno::EAGAIN));
+        table.exit(child, WaitStatus::Exited(0)).unwrap();
+        assert_eq!(table.set_uid(child, 0), Err(Errno::ESRCH));
+        table.reap(1, child).unwrap();
+        assert_eq!(table.tasks_of(1000), 0);
+        assert_eq!(table.task_count(), 1);
     }
 
     #[test]
