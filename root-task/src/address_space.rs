@@ -197,12 +197,14 @@ impl AddressSpace {
 
     /// Removes every page in `[start, end)`.
     pub fn unmap_range(&mut self, objects: &mut Objects, start: u64, end: u64) {
-        let present: Vec<u64> = self
+        // One page at a time, not through a list of them: this runs when memory is
+        // shortest (killing a process that ran out of it).
+        while let Some(address) = self
             .pages
             .range(start..end)
+            .next()
             .map(|(address, _)| *address)
-            .collect();
-        for address in present {
+        {
             self.unmap_page(objects, address);
         }
     }
@@ -215,12 +217,14 @@ impl AddressSpace {
         end: u64,
         permissions: Permissions,
     ) -> Result<(), AllocError> {
-        let present: Vec<(u64, Page)> = self
+        let mut next = start;
+        while let Some((address, page)) = self
             .pages
-            .range(start..end)
+            .range(next..end)
+            .next()
             .map(|(address, page)| (*address, *page))
-            .collect();
-        for (address, page) in present {
+        {
+            next = address.saturating_add(PAGE_SIZE);
             // A frame still shared copy-on-write stays read-only until written.
             let permissions = if permissions.write
                 && self.is_private(address)
@@ -532,12 +536,14 @@ impl AddressSpace {
                 objects.shared.attach(area);
             }
         }
-        let present: Vec<(u64, Page)> = self
+        let mut next = 0;
+        while let Some((address, page)) = self
             .pages
-            .iter()
+            .range(next..)
+            .next()
             .map(|(address, page)| (*address, *page))
-            .collect();
-        for (address, page) in present {
+        {
+            next = address.saturating_add(PAGE_SIZE);
             let permissions = if self.is_private(address) && page.permissions.write {
                 let read_only = Permissions {
                     write: false,
@@ -608,8 +614,7 @@ impl AddressSpace {
 
     /// Unmaps every page and area but keeps the VSpace (for `execve`).
     pub fn clear(&mut self, objects: &mut Objects) {
-        let present: Vec<u64> = self.pages.keys().copied().collect();
-        for address in present {
+        while let Some(address) = self.pages.keys().next().copied() {
             self.unmap_page(objects, address);
         }
         objects.free_page_tables(core::mem::take(&mut self.tables));

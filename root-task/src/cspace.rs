@@ -16,7 +16,7 @@
 //! Any slot is addressed for an invocation as (root = [`CSpace::root`], index = cptr, depth
 //! 64), a leaf CNode as (root, index = top slot, depth 52).
 
-use alloc::vec::Vec;
+use crate::free_list::FreeList;
 use sel4::cap_type::{CNode, Tcb, Untyped, VSpace};
 use sel4::{init_cap, BootInfo, CPtr, Cap, CapRights, ObjectType};
 
@@ -57,8 +57,9 @@ pub trait LeafSource {
 #[derive(Debug)]
 pub struct CSpace {
     root: Cap<CNode>,
-    /// Freed slots, reused first.
-    free: Vec<CPtr>,
+    /// Freed slots, reused first; room for every slot made is reserved, so freeing a
+    /// slot never allocates.
+    free: FreeList<CPtr>,
     /// The next never-used slot, and the end of the leaf it is in.
     fresh: CPtr,
     fresh_end: CPtr,
@@ -121,9 +122,12 @@ impl CSpace {
         tcb.tcb_set_space(0, root, 0, vspace)?;
         let fresh = empty.start + 2;
         let fresh_end = empty.end.min(LEAF_SLOTS);
+        let mut free = FreeList::new();
+        free.reserve_total(usize::try_from(fresh_end.saturating_sub(fresh)).unwrap_or(0))
+            .map_err(|_| sel4::Error::NotEnoughMemory)?;
         Ok(CSpace {
             root,
-            free: Vec::new(),
+            free,
             fresh,
             fresh_end,
             next_leaf: 1,
@@ -173,6 +177,10 @@ impl CSpace {
             if self.next_leaf >= LEAF_SLOTS {
                 return Err(SlotError::Exhausted);
             }
+            let total = self.capacity.saturating_add(LEAF_SLOTS);
+            self.free
+                .reserve_total(usize::try_from(total).unwrap_or(usize::MAX))
+                .map_err(|_| SlotError::Exhausted)?;
             leaves.make_leaf(self.root, self.next_leaf)?;
             self.fresh = self.next_leaf << RADIX_BITS;
             self.fresh_end = self.fresh + LEAF_SLOTS;

@@ -8,6 +8,7 @@
 //! This module holds the only code that touches the window, and it never forms a Rust
 //! reference to it: every access is a bounds-checked raw copy.
 
+use crate::free_list::{FreeList, OutOfHeap};
 use alloc::vec::Vec;
 use sel4::CPtr;
 
@@ -27,7 +28,7 @@ pub struct FrameId(u32);
 pub struct FrameTable {
     caps: Vec<CPtr>,
     references: Vec<u32>,
-    free: Vec<FrameId>,
+    free: FreeList<FrameId>,
 }
 
 impl FrameTable {
@@ -36,8 +37,21 @@ impl FrameTable {
         FrameTable {
             caps: Vec::new(),
             references: Vec::new(),
-            free: Vec::new(),
+            free: FreeList::new(),
         }
+    }
+
+    /// Makes room for `count` more frames in the table and on its free list; call it
+    /// before retyping them, so that [`FrameTable::register`] and every later
+    /// [`FrameTable::push_free`] of them never allocate.
+    ///
+    /// # Errors
+    /// [`OutOfHeap`]: the frames should not be made.
+    pub fn reserve(&mut self, count: usize) -> Result<(), OutOfHeap> {
+        self.caps.try_reserve(count).map_err(|_| OutOfHeap)?;
+        self.references.try_reserve(count).map_err(|_| OutOfHeap)?;
+        self.free
+            .reserve_total(self.caps.len().saturating_add(count))
     }
 
     /// Adds a newly retyped (hence zeroed) frame; its window mapping is the caller's job.

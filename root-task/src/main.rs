@@ -22,6 +22,7 @@ mod cspace;
 mod device;
 mod events;
 mod frames;
+mod free_list;
 mod limits;
 mod linux;
 mod loader;

@@ -8,6 +8,7 @@
 
 use crate::cspace::{CSpace, CopyError, SlotError, SLOT_DEPTH};
 use crate::frames::{FrameId, FrameTable};
+use crate::free_list::FreeList;
 use crate::untyped::UntypedPool;
 use alloc::vec::Vec;
 use linux_personality::shared_memory::SharedMemory;
@@ -80,10 +81,10 @@ pub struct Objects {
     pub shared: SharedMemory<FrameId>,
     /// Page tables of the root task's own VSpace (window and heap); never freed.
     own_tables: Vec<CPtr>,
-    free_page_tables: Vec<CPtr>,
-    free_vspaces: Vec<CPtr>,
-    free_tcbs: Vec<CPtr>,
-    free_cnodes: Vec<CPtr>,
+    free_page_tables: FreeList<CPtr>,
+    free_vspaces: FreeList<CPtr>,
+    free_tcbs: FreeList<CPtr>,
+    free_cnodes: FreeList<CPtr>,
     /// Objects retyped by [`Objects::retype_one`], by kind.
     retyped: Retyped,
     /// The ASID pool new VSpaces are assigned from: the initial one, then each pool made
@@ -139,10 +140,10 @@ impl Objects {
             frames: FrameTable::new(),
             shared: SharedMemory::new(),
             own_tables: Vec::new(),
-            free_page_tables: Vec::new(),
-            free_vspaces: Vec::new(),
-            free_tcbs: Vec::new(),
-            free_cnodes: Vec::new(),
+            free_page_tables: FreeList::new(),
+            free_vspaces: FreeList::new(),
+            free_tcbs: FreeList::new(),
+            free_cnodes: FreeList::new(),
             retyped: Retyped::default(),
             asid_pool: init_cap::INIT_THREAD_ASID_POOL,
         }
@@ -185,6 +186,22 @@ impl Objects {
         object_type: ObjectType,
         size_bits: u64,
     ) -> Result<CPtr, AllocError> {
+        // Room on the free list it may come back to, before it exists.
+        let free_list = match object_type {
+            ObjectType::Tcb => Some((&mut self.free_tcbs, self.retyped.tcbs)),
+            ObjectType::VSpace => Some((&mut self.free_vspaces, self.retyped.vspaces)),
+            ObjectType::PageTable => Some((&mut self.free_page_tables, self.retyped.page_tables)),
+            ObjectType::CNode => Some((&mut self.free_cnodes, self.retyped.cnodes)),
+            _ => None,
+        };
+        if let Some((free_list, made)) = free_list {
+            let total = usize::try_from(made)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1);
+            free_list
+                .reserve_total(total)
+                .map_err(|_| AllocError::OutOfMemory)?;
+        }
         let slot = self.cspace.allocate(&mut self.untyped)?;
         let root = self.cspace.root();
         if let Err(error) = self.untyped.retype(root, object_type, size_bits, slot, 1) {
@@ -220,6 +237,9 @@ impl Objects {
             return Err(AllocError::OutOfMemory);
         }
         let batch_fits = free >= ROOT_TASK_RESERVE.saturating_add(FRAME_BATCH * frame_bytes);
+        self.frames
+            .reserve(FRAME_BATCH as usize)
+            .map_err(|_| AllocError::OutOfMemory)?;
         let first = self.cspace.allocate_run(FRAME_BATCH, &mut self.untyped)?;
         let root = self.cspace.root();
         let batch = if batch_fits {
