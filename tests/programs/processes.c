@@ -3,6 +3,7 @@
  * (argv[1] starting with "--"); those report through their exit status only. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -598,6 +599,31 @@ static void test_processes_sysinfo(void)
 		  "uptime %ld, CLOCK_BOOTTIME %lld", information.uptime, (long long)boot.tv_sec);
 }
 
+/* One CPU: CPU 0 in the affinity mask, the raw call's byte count, Linux's errors. */
+static void test_processes_sched_affinity(void)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CHECK_OK(sched_getaffinity(0, sizeof set, &set));
+	CHECK(CPU_ISSET(0, &set));
+	CHECK(CPU_COUNT(&set) >= 1);
+	unsigned long mask[4] = {0, ~0UL, ~0UL, ~0UL};
+	long copied = syscall(SYS_sched_getaffinity, 0, sizeof mask, mask);
+	CHECK_MSG(copied >= 8 && copied <= (long)sizeof mask && copied % 8 == 0,
+		  "sched_getaffinity copied %ld bytes", copied);
+	CHECK(mask[0] & 1);
+	CHECK_ERRNO(syscall(SYS_sched_getaffinity, 0, 0, mask), EINVAL);
+	CHECK_ERRNO(syscall(SYS_sched_getaffinity, 0, 7, mask), EINVAL);
+	CHECK_ERRNO(syscall(SYS_sched_getaffinity, 0, sizeof mask, (void *)16), EFAULT);
+	CHECK_ERRNO(syscall(SYS_sched_getaffinity, -1, sizeof mask, mask), ESRCH);
+	CHECK_ERRNO(syscall(SYS_sched_getaffinity, 0x3fffffff, sizeof mask, mask), ESRCH);
+	CHECK_OK(sched_getaffinity(getpid(), sizeof set, &set));
+	CHECK_OK(sched_setaffinity(0, sizeof set, &set));
+	cpu_set_t none;
+	CPU_ZERO(&none);
+	CHECK_ERRNO(sched_setaffinity(0, sizeof none, &none), EINVAL);
+}
+
 static void test_processes_getrusage_times(void)
 {
 	struct tms before;
@@ -798,6 +824,7 @@ int main(int argc, char **argv)
 	RUN(processes_sigchld_ignored_autoreaps);
 	RUN(processes_uname);
 	RUN(processes_sysinfo);
+	RUN(processes_sched_affinity);
 	RUN(processes_getrusage_times);
 	RUN(processes_proc_stat_cpu_times);
 	RUN(processes_prlimit64_nofile);

@@ -1,6 +1,7 @@
-//! System calls that belong to no larger family: uname, getrandom, sched_yield.
+//! System calls that belong to no larger family: uname, getrandom, sched_yield,
+//! sched_getaffinity and sched_setaffinity.
 
-use super::Context;
+use super::{int_argument, Context};
 use linux_personality::fs::RandomSource;
 use linux_personality::Errno;
 
@@ -49,5 +50,56 @@ pub fn sys_getrandom(
 
 pub fn sys_sched_yield(_context: &mut Context<'_>) -> Result<usize, Errno> {
     // The caller is answered at once; the kernel's scheduler rotates equal priorities.
+    Ok(0)
+}
+
+/// Bytes of the CPU mask Linux copies out: one `unsigned long` covers the one CPU.
+const CPU_MASK_BYTES: u64 = 8;
+
+/// The thread a `sched_*affinity` pid argument names: 0 is the caller.
+fn affinity_target(context: &Context<'_>, pid: u64) -> Result<(), Errno> {
+    let pid = int_argument(pid);
+    // No thread has a negative id: ESRCH, as Linux's look-up answers.
+    if pid < 0 || (pid != 0 && !context.server.threads.contains_key(&(pid as u32))) {
+        return Err(Errno::ESRCH);
+    }
+    Ok(())
+}
+
+/// One CPU: the mask has bit 0. Returns the bytes written, as the raw call does (musl
+/// clears the rest of the caller's set).
+pub fn sys_sched_getaffinity(
+    context: &mut Context<'_>,
+    pid: u64,
+    size: u64,
+    address: u64,
+) -> Result<usize, Errno> {
+    // Linux: the buffer must hold every possible CPU and be whole longs.
+    if size == 0 || size % CPU_MASK_BYTES != 0 {
+        return Err(Errno::EINVAL);
+    }
+    affinity_target(context, pid)?;
+    let length = size.min(CPU_MASK_BYTES);
+    let mask = 1u64.to_le_bytes();
+    context.write_user(address, &mask[..length as usize])?;
+    Ok(length as usize)
+}
+
+/// Accepted when the mask includes CPU 0 (the only one); EINVAL otherwise, as Linux
+/// answers a mask with no online CPU.
+pub fn sys_sched_setaffinity(
+    context: &mut Context<'_>,
+    pid: u64,
+    size: u64,
+    address: u64,
+) -> Result<usize, Errno> {
+    let mut first = [0u8; 1];
+    if size > 0 {
+        context.read_user(address, &mut first)?;
+    }
+    affinity_target(context, pid)?;
+    if first[0] & 1 == 0 {
+        return Err(Errno::EINVAL);
+    }
     Ok(0)
 }

@@ -188,6 +188,8 @@ fn call(context: &mut Context<'_>, syscall: Syscall, a: [u64; 6]) -> Result<usiz
         S::Uname => misc::sys_uname(context, a[0]),
         S::Getrandom => misc::sys_getrandom(context, a[0], a[1], a[2]),
         S::SchedYield => misc::sys_sched_yield(context),
+        S::SchedGetaffinity => misc::sys_sched_getaffinity(context, a[0], a[1], a[2]),
+        S::SchedSetaffinity => misc::sys_sched_setaffinity(context, a[0], a[1], a[2]),
         _ => Err(Errno::ENOSYS),
     }
 }
