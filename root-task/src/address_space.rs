@@ -277,7 +277,7 @@ impl AddressSpace {
         let frame = objects
             .allocate_frame()
             .map_err(|_| MemoryFault::OutOfMemory)?;
-        if let VmaKind::File { file, offset } = area.kind {
+        if let VmaKind::File { file, offset, .. } = area.kind {
             let file_offset = offset.saturating_add(page_address - area.start);
             let Some(bytes) = files.contents(file) else {
                 release(objects, frame);

@@ -455,6 +455,42 @@ static void test_memory_map_past_eof_sigbus(void)
 	unlink(path);
 }
 
+/* mprotect(PROT_WRITE) of a shared file mapping made read-only: allowed if the file was
+ * open for writing when mapped (Linux's VM_MAYWRITE, kept after close), EACCES if not */
+static void test_memory_mprotect_shared_file_upgrade(void)
+{
+	char path[96];
+	int fd = make_file("upgrade", "abc", 3, path, sizeof path);
+	CHECK(fd >= 0);
+	char *shared = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK(shared != MAP_FAILED);
+	close(fd);
+	CHECK_EQ(shared[0], 'a');
+	CHECK_OK(mprotect(shared, PAGE, PROT_READ | PROT_WRITE));
+	shared[1] = 'Z';
+	CHECK_OK(munmap(shared, PAGE));
+	int read_only = open(path, O_RDONLY);
+	CHECK(read_only >= 0);
+	char bytes[4] = {0};
+	CHECK_EQ(pread(read_only, bytes, sizeof bytes, 0), 3);
+	CHECK_STR(bytes, "aZc");
+	shared = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, read_only, 0);
+	CHECK(shared != MAP_FAILED);
+	CHECK_ERRNO(mprotect(shared, PAGE, PROT_READ | PROT_WRITE), EACCES);
+	CHECK_EQ(probe(shared, ACCESS_WRITE), SIGSEGV);
+	CHECK_OK(munmap(shared, PAGE));
+	/* a private mapping of a read-only file may always become writable */
+	char *private = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, read_only, 0);
+	CHECK(private != MAP_FAILED);
+	CHECK_OK(mprotect(private, PAGE, PROT_READ | PROT_WRITE));
+	private[0] = 'p';
+	CHECK_EQ(pread(read_only, bytes, 1, 0), 1);
+	CHECK_EQ(bytes[0], 'a');
+	CHECK_OK(munmap(private, PAGE));
+	close(read_only);
+	unlink(path);
+}
+
 static void test_memory_mmap_errors(void)
 {
 	CHECK_ERRNO(mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), EINVAL);
@@ -796,6 +832,7 @@ int main(void)
 	RUN(memory_touch_1000_pages);
 	RUN(memory_map_past_eof_sigbus);
 	RUN(memory_mmap_errors);
+	RUN(memory_mprotect_shared_file_upgrade);
 	RUN(memory_stack_grows_on_demand);
 	RUN(memory_large_malloc);
 	RUN(memory_shared_pages_touched_after_fork);

@@ -248,7 +248,7 @@ impl<Frame: Copy> SharedMemory<Frame> {
 mod tests {
     use super::*;
     use crate::permissions::Permissions;
-    use crate::vma::{Placement, Sharing, VmaSet};
+    use crate::vma::{Placement, Sharing, VmaSet, WriteAccess};
 
     const PAGE: u64 = PAGE_SIZE;
 
@@ -306,7 +306,11 @@ mod tests {
             start: 0x10_000,
             end: 0x12_000,
             permissions: Permissions::READ_WRITE,
-            kind: VmaKind::File { file, offset: 0 },
+            kind: VmaKind::File {
+                file,
+                offset: 0,
+                write_access: WriteAccess::Allowed,
+            },
             sharing: Sharing::Shared,
         };
         let private = Vma {
