@@ -5,8 +5,10 @@
 //! (read-only, read/write, read+execute; never writable and executable). Pages appear on
 //! demand: [`AddressSpace::resolve`] checks an access against the areas and fills an
 //! anonymous page with zeros or a file page with the file's bytes. After `fork` a private
-//! page's frame is shared by both spaces, mapped read-only, until a write copies it.
-//! `MAP_SHARED | MAP_ANONYMOUS` pages belong to a shared memory object
+//! page's frame is shared by both spaces, mapped read-only, until a write copies it. A
+//! private file page first read is mapped read-only too until written, so a file
+//! truncated below it can tell whether it is still the file's
+//! ([`AddressSpace::drop_file_pages`]). `MAP_SHARED | MAP_ANONYMOUS` pages belong to a shared memory object
 //! ([`Objects::shared`]) whose frames every space mapping it maps, whenever each touches
 //! them; the object lives while any area names it.
 
