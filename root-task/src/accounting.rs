@@ -33,9 +33,10 @@ pub struct Accounting {
     pending: Option<(Tid, u64)>,
     /// Per live process: its exited threads' usage and its reaped children's.
     processes: BTreeMap<Pid, ProcessUsage>,
-    /// Exited processes not yet reaped: their own usage plus their children's, which the
-    /// reaper adds to its children's (Linux's `cutime`/`cstime`).
-    zombies: BTreeMap<Pid, Usage>,
+    /// Exited processes not yet reaped: their own usage (which their CPU clock reads
+    /// until then) and their children's; the reaper adds both to its children's
+    /// (Linux's `cutime`/`cstime`).
+    zombies: BTreeMap<Pid, ProcessUsage>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -44,6 +45,18 @@ struct ProcessUsage {
     own: Usage,
     /// Children reaped by wait.
     children: Usage,
+}
+
+impl ProcessUsage {
+    /// An exited process's own usage and its children's, as its reaper counts them.
+    /// The peak carried is its own, not its children's: Linux's cmaxrss is the maximum
+    /// over the children waited for.
+    fn total(&self) -> Usage {
+        let mut total = self.own;
+        total.add(&self.children);
+        total.max_resident_pages = self.own.max_resident_pages;
+        total
+    }
 }
 
 /// `RUSAGE_SELF`, `RUSAGE_CHILDREN`, `RUSAGE_THREAD`; also whose CPU clock a
@@ -135,17 +148,13 @@ impl Server {
     pub fn account_process_exited(&mut self, pid: Pid, resident_pages: u64) {
         let mut record = self.accounting.processes.remove(&pid).unwrap_or_default();
         record.own.max_resident_pages = record.own.max_resident_pages.max(resident_pages);
-        let mut total = record.own;
-        total.add(&record.children);
-        // A parent's children figures carry the largest child's peak, not this one's
-        // children's: Linux's cmaxrss is the maximum over the children it waited for.
-        total.max_resident_pages = record.own.max_resident_pages;
-        self.accounting.zombies.insert(pid, total);
+        self.accounting.zombies.insert(pid, record);
     }
 
     /// `parent` reaped `child` by wait: the child's usage joins the parent's children's.
     pub fn account_reaped(&mut self, parent: Pid, child: Pid) {
-        if let Some(usage) = self.accounting.zombies.remove(&child) {
+        if let Some(record) = self.accounting.zombies.remove(&child) {
+            let usage = record.total();
             self.accounting
                 .processes
                 .entry(parent)
@@ -157,7 +166,7 @@ impl Server {
 
     /// What a wait reports for exited `child`: its usage and its children's.
     pub fn reported_usage(&self, child: Pid) -> Option<Usage> {
-        self.accounting.zombies.get(&child).copied()
+        self.accounting.zombies.get(&child).map(ProcessUsage::total)
     }
 
     /// `child` was released without a wait (auto-reaped): its usage is dropped, as Linux
@@ -167,7 +176,7 @@ impl Server {
     }
 
     /// The figures of `whose` now, in counter ticks; `None` if there is no such live
-    /// process or thread.
+    /// process or thread, or unreaped zombie process (whose own usage is final).
     pub fn usage(&self, whose: Whose) -> Option<Usage> {
         let clock = &self.accounting.clock;
         match whose {
@@ -181,7 +190,9 @@ impl Server {
                 Some(usage)
             }
             Whose::Process(pid) => {
-                let process = self.processes.get(&pid)?;
+                let Some(process) = self.processes.get(&pid) else {
+                    return self.accounting.zombies.get(&pid).map(|record| record.own);
+                };
                 let record = self
                     .accounting
                     .processes

@@ -5,8 +5,10 @@
 //! (read-only, read/write, read+execute; never writable and executable). Pages appear on
 //! demand: [`AddressSpace::resolve`] checks an access against the areas and fills an
 //! anonymous page with zeros or a file page with the file's bytes. After `fork` a private
-//! page's frame is shared by both spaces, mapped read-only, until a write copies it.
-//! `MAP_SHARED | MAP_ANONYMOUS` pages belong to a shared memory object
+//! page's frame is shared by both spaces, mapped read-only, until a write copies it. A
+//! private file page first read is mapped read-only too until written, so a file
+//! truncated below it can tell whether it is still the file's
+//! ([`AddressSpace::drop_file_pages`]). `MAP_SHARED | MAP_ANONYMOUS` pages belong to a shared memory object
 //! ([`Objects::shared`]) whose frames every space mapping it maps, whenever each touches
 //! them; the object lives while any area names it.
 
@@ -51,6 +53,18 @@ pub struct Page {
     /// The copy of the frame cap that maps it here.
     mapping: CPtr,
     pub permissions: Permissions,
+    contents: PageContents,
+}
+
+/// Where a present page's bytes came from, as truncating a file needs to know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PageContents {
+    /// A private file page as read from the file and not written since: mapped without
+    /// write access, so the first write faults and makes it [`PageContents::Own`]. A file
+    /// truncated below it drops it, as Linux drops page-cache pages.
+    FileCopy,
+    /// Anything else (anonymous, written, shared, loaded by exec).
+    Own,
 }
 
 /// Reads a file's bytes for file-backed pages.
@@ -112,9 +126,21 @@ impl AddressSpace {
         frame: FrameId,
         permissions: Permissions,
     ) -> Result<(), AllocError> {
+        self.map_frame_as(objects, vaddr, frame, permissions, PageContents::Own)
+    }
+
+    /// [`AddressSpace::map_frame`] with the page's origin.
+    fn map_frame_as(
+        &mut self,
+        objects: &mut Objects,
+        vaddr: u64,
+        frame: FrameId,
+        permissions: Permissions,
+        contents: PageContents,
+    ) -> Result<(), AllocError> {
         let vaddr = vaddr & !(PAGE_SIZE - 1);
         self.unmap_page(objects, vaddr);
-        let result = self.install(objects, vaddr, frame, permissions);
+        let result = self.install(objects, vaddr, frame, permissions, contents);
         if result.is_err() && objects.frames.release(frame) {
             objects.free_frame(frame);
         }
@@ -129,6 +155,7 @@ impl AddressSpace {
         vaddr: u64,
         frame: FrameId,
         permissions: Permissions,
+        contents: PageContents,
     ) -> Result<(), AllocError> {
         // A fault past the heap reserve fails (the process is killed) before the map
         // entry could exhaust the server's heap: mappings of shared or copy-on-write
@@ -136,7 +163,7 @@ impl AddressSpace {
         let result = if (sel4_root_task::heap::free_bytes() as u64) < crate::objects::HEAP_RESERVE {
             Err(AllocError::OutOfMemory)
         } else {
-            self.install(objects, vaddr, frame, permissions)
+            self.install(objects, vaddr, frame, permissions, contents)
         };
         if result.is_err() {
             release(objects, frame);
@@ -150,6 +177,7 @@ impl AddressSpace {
         vaddr: u64,
         frame: FrameId,
         permissions: Permissions,
+        contents: PageContents,
     ) -> Result<(), AllocError> {
         let mapping = objects.copy_cap(objects.frames.cap(frame), CapRights::all())?;
         if permissions != Permissions::NONE {
@@ -180,6 +208,7 @@ impl AddressSpace {
                 frame,
                 mapping,
                 permissions,
+                contents,
             },
         );
         Ok(())
@@ -225,10 +254,12 @@ impl AddressSpace {
             .map(|(address, page)| (*address, *page))
         {
             next = address.saturating_add(PAGE_SIZE);
-            // A frame still shared copy-on-write stays read-only until written.
+            // A frame still shared copy-on-write, or a private file page not yet written,
+            // stays read-only until written.
             let permissions = if permissions.write
                 && self.is_private(address)
-                && objects.frames.references(page.frame) > 1
+                && (objects.frames.references(page.frame) > 1
+                    || page.contents == PageContents::FileCopy)
             {
                 Permissions {
                     write: false,
@@ -240,7 +271,7 @@ impl AddressSpace {
             if page.permissions == permissions {
                 continue;
             }
-            self.protect_page(objects, address, page, permissions)?;
+            self.protect_page(objects, address, page, permissions, page.contents)?;
         }
         Ok(())
     }
@@ -281,7 +312,9 @@ impl AddressSpace {
         let frame = objects
             .allocate_frame()
             .map_err(|_| MemoryFault::OutOfMemory)?;
-        if let VmaKind::File { file, offset } = area.kind {
+        let mut permissions = area.permissions;
+        let mut contents = PageContents::Own;
+        if let VmaKind::File { file, offset, .. } = area.kind {
             let file_offset = offset.saturating_add(page_address - area.start);
             let Some(bytes) = files.contents(file) else {
                 release(objects, frame);
@@ -297,8 +330,13 @@ impl AddressSpace {
             };
             let length = available.len().min(PAGE_SIZE as usize);
             objects.frames.write(frame, 0, &available[..length]);
+            if access != Access::Write {
+                // Kept read-only until written: see PageContents::FileCopy.
+                contents = PageContents::FileCopy;
+                permissions.write = false;
+            }
         }
-        self.map_absent(objects, page_address, frame, area.permissions)
+        self.map_absent(objects, page_address, frame, permissions, contents)
             .map_err(|_| MemoryFault::OutOfMemory)?;
         Ok(frame)
     }
@@ -346,8 +384,14 @@ impl AddressSpace {
             }
         };
         objects.frames.retain(frame);
-        self.map_absent(objects, page_address, frame, area.permissions)
-            .map_err(|_| MemoryFault::OutOfMemory)?;
+        self.map_absent(
+            objects,
+            page_address,
+            frame,
+            area.permissions,
+            PageContents::Own,
+        )
+        .map_err(|_| MemoryFault::OutOfMemory)?;
         Ok(frame)
     }
 
@@ -516,6 +560,40 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// `file` was truncated: drops the pages of its areas that show bytes from offset
+    /// `from` (page-aligned, the new end rounded up) on, so the next access there faults
+    /// past the end of the file (SIGBUS) as on Linux. A shared area's pages all go; a
+    /// private area's go only if not written ([`PageContents::FileCopy`]): a written
+    /// page is the process's own copy, which Linux keeps too.
+    pub fn drop_file_pages(&mut self, objects: &mut Objects, file: FileId, from: u64) {
+        let mut doomed = Vec::new();
+        for area in self.areas.iter() {
+            let VmaKind::File {
+                file: shown,
+                offset,
+                ..
+            } = area.kind
+            else {
+                continue;
+            };
+            if shown != file {
+                continue;
+            }
+            let first = area
+                .start
+                .saturating_add(from.saturating_sub(offset))
+                .min(area.end);
+            for (address, page) in self.pages.range(first..area.end) {
+                if area.sharing == Sharing::Shared || page.contents == PageContents::FileCopy {
+                    doomed.push(*address);
+                }
+            }
+        }
+        for address in doomed {
+            self.unmap_page(objects, address);
+        }
+    }
+
     /// A copy for `fork`, copy-on-write: shared pages are shared; private pages are
     /// shared too but mapped read-only in both spaces, and the first write in either
     /// copies the frame ([`AddressSpace::resolve`]).
@@ -549,7 +627,9 @@ impl AddressSpace {
                     write: false,
                     ..page.permissions
                 };
-                if let Err(error) = self.protect_page(objects, address, page, read_only) {
+                if let Err(error) =
+                    self.protect_page(objects, address, page, read_only, page.contents)
+                {
                     copy.destroy(objects);
                     return Err(error);
                 }
@@ -558,7 +638,9 @@ impl AddressSpace {
                 page.permissions
             };
             objects.frames.retain(page.frame);
-            if let Err(error) = copy.map_frame(objects, address, page.frame, permissions) {
+            if let Err(error) =
+                copy.map_frame_as(objects, address, page.frame, permissions, page.contents)
+            {
                 copy.destroy(objects);
                 return Err(error);
             }
@@ -580,15 +662,16 @@ impl AddressSpace {
         address: u64,
         page: Page,
         permissions: Permissions,
+        contents: PageContents,
     ) -> Result<(), AllocError> {
         objects.frames.retain(page.frame);
         self.unmap_page(objects, address);
-        self.map_frame(objects, address, page.frame, permissions)
+        self.map_frame_as(objects, address, page.frame, permissions, contents)
     }
 
     /// A write to a present private page that is mapped read-only because its frame is
-    /// shared copy-on-write: the last sharer takes the frame back writable, any other
-    /// gets a copy.
+    /// shared copy-on-write (or it is a file page not written yet): the last sharer takes
+    /// the frame back writable, any other gets a copy.
     fn break_copy_on_write(
         &mut self,
         objects: &mut Objects,
@@ -597,7 +680,7 @@ impl AddressSpace {
         permissions: Permissions,
     ) -> Result<FrameId, AllocError> {
         if objects.frames.references(page.frame) <= 1 {
-            self.protect_page(objects, address, page, permissions)?;
+            self.protect_page(objects, address, page, permissions, PageContents::Own)?;
             return Ok(page.frame);
         }
         let frame = objects.allocate_frame()?;

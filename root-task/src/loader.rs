@@ -220,6 +220,7 @@ fn load_segment(
             kind: VmaKind::File {
                 file: request.file_id,
                 offset: segment.file_offset - (segment.vaddr - page_start),
+                write_access: linux_personality::WriteAccess::Allowed,
             },
             sharing: Sharing::Private,
         };

@@ -6,9 +6,14 @@
 //!
 //! Known gaps: other readers of a file's bytes (exec, private file mappings' faults)
 //! see the mapping's writes only after a flush (msync, munmap, a read or write of the
-//! file); a truncated file's pages stay mapped past the new end (Linux sends SIGBUS).
+//! file).
+//!
+//! A file truncated while mapped loses the mapped pages wholly past its new end
+//! ([`truncated`]): the next access there faults past the end of the file (SIGBUS), as
+//! on Linux.
 
 use crate::objects::Objects;
+use crate::server::Server;
 use alloc::vec;
 use linux_personality::fs::inode::{Content, InodeId};
 use linux_personality::fs::mapped::write_back_page;
@@ -52,6 +57,32 @@ pub fn refresh(objects: &Objects, fs: &Fs, inode: InodeId) {
         objects.frames.zero(frame);
         objects.frames.write(frame, 0, shown);
     }
+}
+
+/// `inode`'s size was set (ftruncate, truncate, an `O_TRUNC` open): the pages of its
+/// mappings wholly past the new end go (see `AddressSpace::drop_file_pages`) and the
+/// shared pages left show the file's bytes, zeros past the end. A caller that truncates
+/// with [`flush`] first keeps what shared mappings wrote below the new end.
+pub fn truncated(server: &mut Server, inode: InodeId) {
+    let Ok(Content::Regular(bytes)) = server.fs.inode(inode).map(|node| node.content()) else {
+        return;
+    };
+    let Some(kept) = (bytes.len() as u64).checked_next_multiple_of(PAGE_BYTES as u64) else {
+        return;
+    };
+    let file = FileId(inode.0);
+    for process in server.processes.values_mut() {
+        process
+            .space
+            .drop_file_pages(&mut server.objects, file, kept);
+    }
+    // The object's own references, once no address space maps the pages.
+    for frame in server.objects.shared.take_file_pages_from(file, kept) {
+        if server.objects.frames.release(frame) {
+            server.objects.free_frame(frame);
+        }
+    }
+    refresh(&server.objects, &server.fs, inode);
 }
 
 /// Writes back and frees the pages of every file object no mapping uses any more

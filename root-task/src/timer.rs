@@ -218,8 +218,8 @@ pub fn signal_process(server: &mut Server, pid: Pid, signal: Signal) {
 
 /// A parked thread is about to be interrupted by a signal (the caller ends its call with
 /// `EINTR` or restarts it): its timeout is disarmed, a sleeper's time left is stored where
-/// `nanosleep`/relative `clock_nanosleep` asked, and it leaves the futex and console
-/// queues it waited in.
+/// `nanosleep`/relative `clock_nanosleep` asked (a `ppoll`/`pselect6`'s in its timeout),
+/// and it leaves the futex and console queues it waited in.
 ///
 /// # Errors
 /// `EFAULT` if the time left could not be stored.
@@ -258,6 +258,13 @@ pub fn leave_wait(server: &mut Server, tid: Tid, wait: &Wait) -> Result<(), Errn
         Wait::ConsoleRead { .. } => {
             server.console.forget_reader(tid);
             Ok(())
+        }
+        Wait::Io(crate::linux::pipe::IoWait::Poll(poll)) => {
+            let registers = match server.threads.get(&tid).map(|thread| &thread.state) {
+                Some(ThreadState::Parked { registers, .. }) => *registers,
+                _ => return Ok(()),
+            };
+            crate::linux::poll::store_time_left(server, tid, &registers, poll)
         }
         _ => Ok(()),
     }

@@ -455,6 +455,99 @@ static void test_memory_map_past_eof_sigbus(void)
 	unlink(path);
 }
 
+/* mprotect(PROT_WRITE) of a shared file mapping made read-only: allowed if the file was
+ * open for writing when mapped (Linux's VM_MAYWRITE, kept after close), EACCES if not */
+static void test_memory_mprotect_shared_file_upgrade(void)
+{
+	char path[96];
+	int fd = make_file("upgrade", "abc", 3, path, sizeof path);
+	CHECK(fd >= 0);
+	char *shared = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK(shared != MAP_FAILED);
+	close(fd);
+	CHECK_EQ(shared[0], 'a');
+	CHECK_OK(mprotect(shared, PAGE, PROT_READ | PROT_WRITE));
+	shared[1] = 'Z';
+	CHECK_OK(munmap(shared, PAGE));
+	int read_only = open(path, O_RDONLY);
+	CHECK(read_only >= 0);
+	char bytes[4] = {0};
+	CHECK_EQ(pread(read_only, bytes, sizeof bytes, 0), 3);
+	CHECK_STR(bytes, "aZc");
+	shared = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, read_only, 0);
+	CHECK(shared != MAP_FAILED);
+	CHECK_ERRNO(mprotect(shared, PAGE, PROT_READ | PROT_WRITE), EACCES);
+	CHECK_EQ(probe(shared, ACCESS_WRITE), SIGSEGV);
+	CHECK_OK(munmap(shared, PAGE));
+	/* a private mapping of a read-only file may always become writable */
+	char *private = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, read_only, 0);
+	CHECK(private != MAP_FAILED);
+	CHECK_OK(mprotect(private, PAGE, PROT_READ | PROT_WRITE));
+	private[0] = 'p';
+	CHECK_EQ(pread(read_only, bytes, 1, 0), 1);
+	CHECK_EQ(bytes[0], 'a');
+	CHECK_OK(munmap(private, PAGE));
+	close(read_only);
+	unlink(path);
+}
+
+/* a mapped file that shrinks (ftruncate, truncate, O_TRUNC) loses the mapped pages
+ * wholly past its new end: the next access there is SIGBUS, in shared mappings and for
+ * private pages not written; a written private page is the process's own copy and
+ * stays; the partial last page reads zeros past the end */
+static void test_memory_truncate_mapped_file_sigbus(void)
+{
+	static char content[4 * 4096];
+	memset(content, 't', sizeof content);
+	char path[96];
+	int fd = make_file("truncated", content, sizeof content, path, sizeof path);
+	CHECK(fd >= 0);
+	char *shared = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char *private = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	char *reader = mmap(NULL, 4 * PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
+	CHECK(shared != MAP_FAILED && private != MAP_FAILED && reader != MAP_FAILED);
+	for (size_t page = 0; page < 4; page++) {
+		CHECK_EQ(shared[page * PAGE], 't');
+		CHECK_EQ(private[page * PAGE], 't');
+		CHECK_EQ(reader[page * PAGE], 't');
+	}
+	shared[PAGE + 5] = 's';
+	private[2 * PAGE] = 'p';
+	CHECK_OK(ftruncate(fd, PAGE + 10));
+	/* below the new end: the shared mapping's write survived, the tail is zero */
+	CHECK_EQ(shared[PAGE + 5], 's');
+	CHECK_EQ(shared[PAGE + 9], 't');
+	CHECK_EQ(shared[PAGE + 10], 0);
+	CHECK_EQ(shared[2 * PAGE - 1], 0);
+	CHECK_EQ(reader[PAGE + 9], 't');
+	CHECK_FAULT(shared + 2 * PAGE, ACCESS_READ, SIGBUS, BUS_ADRERR);
+	CHECK_FAULT(shared + 3 * PAGE + 8, ACCESS_WRITE, SIGBUS, BUS_ADRERR);
+	CHECK_FAULT(reader + 2 * PAGE + 1, ACCESS_READ, SIGBUS, BUS_ADRERR);
+	CHECK_FAULT(private + 3 * PAGE, ACCESS_READ, SIGBUS, BUS_ADRERR);
+	CHECK_EQ(private[2 * PAGE], 'p');
+	CHECK_EQ(private[2 * PAGE + 1], 't');
+	/* grown again, the pages past the old end read the file: zeros */
+	CHECK_OK(ftruncate(fd, 4 * PAGE));
+	CHECK_EQ(shared[3 * PAGE], 0);
+	CHECK_EQ(reader[2 * PAGE], 0);
+	/* truncate(2) by path and an O_TRUNC open shrink it the same way */
+	CHECK_EQ(shared[3 * PAGE + 1], 0);
+	CHECK_OK(truncate(path, PAGE));
+	CHECK_FAULT(shared + 3 * PAGE, ACCESS_READ, SIGBUS, BUS_ADRERR);
+	CHECK_EQ(reader[0], 't');
+	int again = open(path, O_RDWR | O_TRUNC);
+	CHECK(again >= 0);
+	CHECK_FAULT(shared, ACCESS_READ, SIGBUS, BUS_ADRERR);
+	CHECK_FAULT(reader, ACCESS_READ, SIGBUS, BUS_ADRERR);
+	CHECK_EQ(private[2 * PAGE], 'p');
+	close(again);
+	munmap(shared, 4 * PAGE);
+	munmap(private, 4 * PAGE);
+	munmap(reader, 4 * PAGE);
+	close(fd);
+	unlink(path);
+}
+
 static void test_memory_mmap_errors(void)
 {
 	CHECK_ERRNO(mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), EINVAL);
@@ -796,6 +889,8 @@ int main(void)
 	RUN(memory_touch_1000_pages);
 	RUN(memory_map_past_eof_sigbus);
 	RUN(memory_mmap_errors);
+	RUN(memory_mprotect_shared_file_upgrade);
+	RUN(memory_truncate_mapped_file_sigbus);
 	RUN(memory_stack_grows_on_demand);
 	RUN(memory_large_malloc);
 	RUN(memory_shared_pages_touched_after_fork);

@@ -401,6 +401,172 @@ static void test_pipes_ppoll_mask_after_stop_and_continue(void)
 	close_pair(started);
 }
 
+static long timespec_milliseconds(const struct timespec *time)
+{
+	return time->tv_sec * 1000 + time->tv_nsec / 1000000;
+}
+
+/* ppoll and pselect6 store the time they had left in their timeout when they return
+ * (Linux's poll_select_finish; libc passes a copy, so the raw calls show it): 0 after a
+ * timeout, the rest after an answer or a signal. A handler ends them with EINTR even
+ * with SA_RESTART (-ERESTARTNOHAND). */
+static void test_pipes_poll_timeouts_store_time_left(void)
+{
+	int pair[2];
+	CHECK_OK(pipe(pair));
+	struct pollfd entry = {.fd = pair[0], .events = POLLIN};
+	struct timespec timeout = {0, 30 * 1000 * 1000};
+	CHECK_EQ(syscall(SYS_ppoll, &entry, 1, &timeout, NULL, 8), 0);
+	CHECK_MSG(timeout.tv_sec == 0 && timeout.tv_nsec == 0, "left after a timeout: %ld.%09ld",
+		  (long)timeout.tv_sec, timeout.tv_nsec);
+	struct sigaction action = {.sa_handler = note_signal, .sa_flags = SA_RESTART}, old;
+	sigemptyset(&action.sa_mask);
+	CHECK_OK(sigaction(SIGUSR1, &action, &old));
+	for (int round = 0; round < 3; round++) {
+		/* 0: answered by a write; 1: ppoll interrupted; 2: pselect6 interrupted */
+		pid_t parent = getpid();
+		pid_t child = fork();
+		CHECK(child >= 0);
+		if (child == 0) {
+			usleep(150000);
+			if (round == 0)
+				_exit(write(pair[1], "x", 1) == 1 ? 0 : 1);
+			_exit(kill(parent, SIGUSR1) == 0 ? 0 : 1);
+		}
+		interrupted = 0;
+		timeout = (struct timespec){2, 0};
+		errno = 0;
+		long result;
+		if (round < 2) {
+			result = syscall(SYS_ppoll, &entry, 1, &timeout, NULL, 8);
+		} else {
+			fd_set read_set;
+			FD_ZERO(&read_set);
+			FD_SET(pair[0], &read_set);
+			result = syscall(SYS_pselect6, pair[0] + 1, &read_set, NULL, NULL, &timeout,
+					 NULL);
+		}
+		int saved = errno;
+		int status;
+		CHECK_EQ(waitpid(child, &status, 0), child);
+		if (round == 0) {
+			CHECK_EQ(result, 1);
+			char byte;
+			CHECK_EQ(read(pair[0], &byte, 1), 1);
+		} else {
+			CHECK_EQ(result, -1);
+			CHECK_EQ(saved, EINTR);
+			CHECK_EQ(interrupted, 1);
+		}
+		long left = timespec_milliseconds(&timeout);
+		CHECK_MSG(left > 0 && left <= 1900, "round %d: %ld ms left of 2000 after >= 150",
+			  round, left);
+	}
+	sigaction(SIGUSR1, &old, NULL);
+	close_pair(pair);
+}
+
+/* A ppoll stopped (SIGSTOP) and continued is restarted (-ERESTARTNOHAND, no handler)
+ * with the time it had left stored in its timeout, not the whole timeout again. */
+static void test_pipes_ppoll_restart_after_stop_waits_for_rest(void)
+{
+	int pair[2], started[2];
+	CHECK_OK(pipe(pair));
+	CHECK_OK(pipe(started));
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		struct pollfd entry = {.fd = pair[0], .events = POLLIN};
+		struct timespec timeout = {3, 0}, start;
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		if (write(started[1], "s", 1) != 1)
+			_exit(10);
+		long result = syscall(SYS_ppoll, &entry, 1, &timeout, NULL, 8);
+		long elapsed = since_milliseconds(&start);
+		if (result != 0)
+			_exit(11);
+		if (timeout.tv_sec != 0 || timeout.tv_nsec != 0)
+			_exit(12);
+		if (elapsed < 2950)
+			_exit(13);
+		/* 2 s waited, 0.3 s stopped, then the 1 s left: the whole 3 s again would
+		 * end past 5 s */
+		if (elapsed > 4300)
+			_exit(14);
+		_exit(0);
+	}
+	char byte = 0;
+	CHECK_EQ(read(started[0], &byte, 1), 1);
+	usleep(2000000);
+	CHECK_OK(kill(child, SIGSTOP));
+	int status = 0;
+	CHECK_EQ(waitpid(child, &status, WUNTRACED), child);
+	CHECK(WIFSTOPPED(status));
+	usleep(300000);
+	CHECK_OK(kill(child, SIGCONT));
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "child status %#x (11: not restarted, 12: time left not 0, 13: too short, 14: "
+		  "waited the whole timeout again)",
+		  status);
+	close_pair(pair);
+	close_pair(started);
+}
+
+/* A stop signal already pending (blocked, then let through by the call's mask) when
+ * ppoll or pselect6 starts stops the process; after SIGCONT the call is restarted
+ * (Linux's -ERESTARTNOHAND with no handler), not ended with EINTR. */
+static void test_pipes_poll_pending_stop_restarts(void)
+{
+	int pair[2];
+	CHECK_OK(pipe(pair));
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		/* a group of its own whose parent is in another group of the session: not
+		 * orphaned, so SIGTSTP stops it (an orphaned group would discard it) */
+		if (setpgid(0, 0) != 0)
+			_exit(10);
+		sigset_t stop, none;
+		sigemptyset(&stop);
+		sigaddset(&stop, SIGTSTP);
+		sigemptyset(&none);
+		sigprocmask(SIG_BLOCK, &stop, NULL);
+		struct pollfd entry = {.fd = pair[0], .events = POLLIN};
+		raise(SIGTSTP);
+		struct timespec timeout = {0, 200 * 1000 * 1000};
+		if (syscall(SYS_ppoll, &entry, 1, &timeout, &none, 8) != 0)
+			_exit(11);
+		raise(SIGTSTP);
+		fd_set read_set;
+		FD_ZERO(&read_set);
+		FD_SET(pair[0], &read_set);
+		timeout = (struct timespec){0, 200 * 1000 * 1000};
+		struct {
+			const sigset_t *set;
+			size_t size;
+		} mask = {&none, 8};
+		if (syscall(SYS_pselect6, pair[0] + 1, &read_set, NULL, NULL, &timeout, &mask) != 0)
+			_exit(12);
+		sigset_t after;
+		sigprocmask(SIG_SETMASK, NULL, &after);
+		_exit(sigismember(&after, SIGTSTP) ? 0 : 13);
+	}
+	int status = 0;
+	for (int call = 0; call < 2; call++) {
+		CHECK_EQ(waitpid(child, &status, WUNTRACED), child);
+		CHECK_MSG(WIFSTOPPED(status) && WSTOPSIG(status) == SIGTSTP,
+			  "call %d: child status %#x, expected stopped by SIGTSTP", call, status);
+		CHECK_OK(kill(child, SIGCONT));
+	}
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "child status %#x (10: setpgid; 11: ppoll, 12: pselect6 not restarted; 13: mask "
+		  "not restored)",
+		  status);
+	close_pair(pair);
+}
+
 static void test_pipes_pselect6_readiness_and_timeout(void)
 {
 	int pair[2];
@@ -488,6 +654,9 @@ int main(void)
 	RUN(pipes_ppoll_readiness_and_timeout);
 	RUN(pipes_ppoll_signal_mask);
 	RUN(pipes_ppoll_mask_after_stop_and_continue);
+	RUN(pipes_poll_timeouts_store_time_left);
+	RUN(pipes_ppoll_restart_after_stop_waits_for_rest);
+	RUN(pipes_poll_pending_stop_restarts);
 	RUN(pipes_pselect6_readiness_and_timeout);
 	RUN(pipes_fionread);
 	RUN(pipes_read_returns_available);

@@ -442,6 +442,38 @@ static void test_time_cpu_clock_ids_and_sleeps(void)
 	CHECK_ERRNO(syscall(SYS_clock_gettime, child_clock, &time), EINVAL);
 }
 
+/* a zombie's process CPU clock reads its final time until it is reaped (Linux keeps the
+ * task, and so its clock, until release_task), then EINVAL */
+static void test_time_zombie_cpu_clock(void)
+{
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		int64_t start = monotonic_now();
+		while (monotonic_now() - start < 30000000)
+			spin_sink++;
+		_exit(0);
+	}
+	clockid_t child_clock;
+	CHECK_EQ(clock_getcpuclockid(child, &child_clock), 0);
+	siginfo_t info;
+	memset(&info, 0, sizeof info);
+	CHECK_OK(waitid(P_PID, (id_t)child, &info, WEXITED | WNOWAIT));
+	CHECK_EQ(info.si_pid, child);
+	struct timespec first, second, resolution;
+	CHECK_OK(syscall(SYS_clock_gettime, child_clock, &first));
+	CHECK_MSG(nanoseconds(&first) > 0, "zombie's process clock reads %lld ns",
+		  (long long)nanoseconds(&first));
+	CHECK_OK(syscall(SYS_clock_getres, child_clock, &resolution));
+	usleep(20000);
+	CHECK_OK(syscall(SYS_clock_gettime, child_clock, &second));
+	CHECK_MSG(nanoseconds(&second) == nanoseconds(&first),
+		  "zombie's clock moved from %lld to %lld ns", (long long)nanoseconds(&first),
+		  (long long)nanoseconds(&second));
+	CHECK_EQ(waitpid(child, NULL, 0), child);
+	CHECK_ERRNO(syscall(SYS_clock_gettime, child_clock, &second), EINVAL);
+}
+
 int main(void)
 {
 	RUN(time_clock_gettime_libc_vs_syscall);
@@ -457,5 +489,6 @@ int main(void)
 	RUN(time_realtime_epoch);
 	RUN(time_cpu_clocks_advance);
 	RUN(time_cpu_clock_ids_and_sleeps);
+	RUN(time_zombie_cpu_clock);
 	return tl_finish();
 }

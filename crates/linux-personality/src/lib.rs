@@ -34,4 +34,4 @@ pub use initial_stack::{
 };
 pub use permissions::Permissions;
 pub use syscall_number::Syscall;
-pub use vma::{FileId, OldRange, Placement, Sharing, Vma, VmaError, VmaKind, VmaSet};
+pub use vma::{FileId, OldRange, Placement, Sharing, Vma, VmaError, VmaKind, VmaSet, WriteAccess};

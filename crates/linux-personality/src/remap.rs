@@ -447,6 +447,7 @@ mod tests {
                     kind: VmaKind::File {
                         file: FileId(3),
                         offset: 0,
+                        write_access: crate::vma::WriteAccess::Allowed,
                     },
                     sharing: Sharing::Private,
                 },
@@ -529,6 +530,7 @@ mod tests {
                     kind: VmaKind::File {
                         file: FileId(9),
                         offset: 0x2000,
+                        write_access: crate::vma::WriteAccess::Allowed,
                     },
                     sharing: Sharing::Private,
                 },
@@ -547,7 +549,8 @@ mod tests {
             moved.kind,
             VmaKind::File {
                 file: FileId(9),
-                offset: 0x3000
+                offset: 0x3000,
+                write_access: crate::vma::WriteAccess::Allowed,
             }
         );
         assert!(areas.lookup(0x11_000).is_none());

@@ -102,6 +102,21 @@ impl<Frame: Copy> SharedMemory<Frame> {
             .unwrap_or_default()
     }
 
+    /// Removes the pages of `file`'s object from byte `from` on (the file was truncated)
+    /// and returns them for the caller to release once no address space maps them.
+    #[must_use]
+    pub fn take_file_pages_from(&mut self, file: FileId, from: u64) -> Vec<Frame> {
+        let Some(object) = self
+            .files
+            .get(&file)
+            .and_then(|id| self.objects.get_mut(id))
+        else {
+            return Vec::new();
+        };
+        let first = from.div_ceil(PAGE_SIZE);
+        object.pages.split_off(&first).into_values().collect()
+    }
+
     /// Removes every file object that nothing maps any more and returns its pages, for
     /// the caller to write back and release.
     #[must_use]
@@ -248,7 +263,7 @@ impl<Frame: Copy> SharedMemory<Frame> {
 mod tests {
     use super::*;
     use crate::permissions::Permissions;
-    use crate::vma::{Placement, Sharing, VmaSet};
+    use crate::vma::{Placement, Sharing, VmaSet, WriteAccess};
 
     const PAGE: u64 = PAGE_SIZE;
 
@@ -296,6 +311,23 @@ mod tests {
     }
 
     #[test]
+    fn truncation_takes_the_pages_from_the_new_end() {
+        let mut shared: SharedMemory<u32> = SharedMemory::new();
+        let file = FileId(5);
+        let id = shared.file_object(file);
+        for index in 0..4 {
+            assert!(shared.insert_page(id, index * PAGE_SIZE, 10 + index as u32));
+        }
+        assert!(shared.take_file_pages_from(FileId(6), 0).is_empty());
+        // A partial page stays: only pages wholly past the end go.
+        assert_eq!(shared.take_file_pages_from(file, PAGE_SIZE + 1), [12, 13]);
+        assert_eq!(shared.page(id, PAGE_SIZE), Some(11));
+        assert_eq!(shared.page(id, 2 * PAGE_SIZE), None);
+        assert_eq!(shared.take_file_pages_from(file, 0), [10, 11]);
+        assert!(shared.file_pages(file).is_empty());
+    }
+
+    #[test]
     fn file_objects_are_one_per_file_and_kept_until_taken() {
         let mut memory: SharedMemory<u32> = SharedMemory::new();
         let file = FileId(42);
@@ -306,7 +338,11 @@ mod tests {
             start: 0x10_000,
             end: 0x12_000,
             permissions: Permissions::READ_WRITE,
-            kind: VmaKind::File { file, offset: 0 },
+            kind: VmaKind::File {
+                file,
+                offset: 0,
+                write_access: WriteAccess::Allowed,
+            },
             sharing: Sharing::Shared,
         };
         let private = Vma {

@@ -77,6 +77,8 @@ pub enum VmaKind {
         file: FileId,
         /// File offset of the area's first byte.
         offset: u64,
+        /// Whether `mprotect` may make the area writable.
+        write_access: WriteAccess,
     },
     /// The main thread's stack.
     Stack,
@@ -101,9 +103,14 @@ impl VmaKind {
     #[must_use]
     pub const fn advanced(self, delta: u64) -> VmaKind {
         match self {
-            VmaKind::File { file, offset } => VmaKind::File {
+            VmaKind::File {
+                file,
+                offset,
+                write_access,
+            } => VmaKind::File {
                 file,
                 offset: offset.saturating_add(delta),
+                write_access,
             },
             VmaKind::SharedAnonymous { object, offset } => VmaKind::SharedAnonymous {
                 object,
@@ -112,6 +119,16 @@ impl VmaKind {
             other => other,
         }
     }
+}
+
+/// Whether a file area may become writable (Linux's `VM_MAYWRITE`), fixed at `mmap`:
+/// a shared mapping of a file not open for writing never may; any other may.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteAccess {
+    /// `mprotect(PROT_WRITE)` is allowed.
+    Allowed,
+    /// `mprotect(PROT_WRITE)` fails with `EACCES`.
+    Refused,
 }
 
 /// What `fork` does with an area.
@@ -533,6 +550,7 @@ mod tests {
             kind: VmaKind::File {
                 file: FileId(7),
                 offset,
+                write_access: WriteAccess::Allowed,
             },
             sharing: Sharing::Private,
         }
@@ -675,14 +693,16 @@ mod tests {
             areas.lookup(0x16_000).unwrap().kind,
             VmaKind::File {
                 file: FileId(7),
-                offset: 0xb000
+                offset: 0xb000,
+                write_access: WriteAccess::Allowed
             }
         );
         assert_eq!(
             areas.lookup(0x10_000).unwrap().kind,
             VmaKind::File {
                 file: FileId(7),
-                offset: 0x5000
+                offset: 0x5000,
+                write_access: WriteAccess::Allowed
             }
         );
         assert_eq!(areas.lookup(0x15_fff).unwrap().kind, VmaKind::Anonymous);
@@ -939,9 +959,14 @@ mod tests {
 
     fn kind_at(area: &Vma, address: u64) -> VmaKind {
         match area.kind {
-            VmaKind::File { file, offset } => VmaKind::File {
+            VmaKind::File {
+                file,
+                offset,
+                write_access,
+            } => VmaKind::File {
                 file,
                 offset: offset + (address - area.start),
+                write_access,
             },
             VmaKind::SharedAnonymous { object, offset } => VmaKind::SharedAnonymous {
                 object,
@@ -977,7 +1002,7 @@ mod tests {
                 match operation {
                     Operation::Insert { start, pages, permissions, file, placement } => {
                         let kind = if file {
-                            VmaKind::File { file: FileId(start), offset: 0x10_0000 }
+                            VmaKind::File { file: FileId(start), offset: 0x10_0000, write_access: WriteAccess::Allowed }
                         } else {
                             VmaKind::Anonymous
                         };
@@ -1053,7 +1078,7 @@ mod tests {
             let mut areas = VmaSet::new(window_start, window_start + WINDOW_PAGES * PAGE).unwrap();
             for (start, length, permissions, file) in inserts {
                 let kind = if file {
-                    VmaKind::File { file: FileId(start), offset: 0x4000 }
+                    VmaKind::File { file: FileId(start), offset: 0x4000, write_access: WriteAccess::Allowed }
                 } else {
                     VmaKind::SharedAnonymous { object: start, offset: 0 }
                 };

@@ -9,7 +9,7 @@ use crate::process::Description;
 use alloc::vec::Vec;
 use linux_personality::fs::flags::{
     AT_FDCWD, AT_SYMLINK_NOFOLLOW, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL,
-    O_CLOEXEC, O_NOFOLLOW,
+    O_CLOEXEC, O_NOFOLLOW, O_TRUNC,
 };
 use linux_personality::fs::inode::{CharacterDevice, Content};
 use linux_personality::fs::path::{self, EmptyPath, Location};
@@ -445,6 +445,9 @@ pub fn sys_openat(
         },
         time,
     )?;
+    if flags & O_TRUNC != 0 {
+        crate::shared_file::truncated(context.server, file.inode);
+    }
     install(context, file, CloseOnExec::from_open_flags(flags))
 }
 
@@ -1014,7 +1017,11 @@ pub fn sys_ftruncate(context: &mut Context<'_>, fd: u64, length: u64) -> Result<
     let Description::File(file) = server.open_files.get(id)? else {
         return Err(Errno::EINVAL);
     };
+    let inode = file.inode;
+    // Shared mappings' writes below the new end survive it.
+    crate::shared_file::flush(&server.objects, &mut server.fs, inode);
     ops::ftruncate(&mut server.fs, file, length as i64, time)?;
+    crate::shared_file::truncated(server, inode);
     Ok(0)
 }
 
@@ -1022,14 +1029,23 @@ pub fn sys_truncate(context: &mut Context<'_>, path: u64, length: u64) -> Result
     let path = context.read_path(path)?;
     let cwd = context.process()?.cwd;
     let time = now(context);
-    ops::truncate(
-        &mut context.server.fs,
+    let server = &mut *context.server;
+    // Shared mappings' writes below the new end survive it.
+    let inode = path::resolve(
+        &server.fs,
         &WHO,
         cwd,
         &path,
-        length as i64,
-        time,
-    )?;
+        Follow::Follow,
+        EmptyPath::Refuse,
+    );
+    if let Ok(inode) = inode {
+        crate::shared_file::flush(&server.objects, &mut server.fs, inode);
+    }
+    ops::truncate(&mut server.fs, &WHO, cwd, &path, length as i64, time)?;
+    if let Ok(inode) = inode {
+        crate::shared_file::truncated(server, inode);
+    }
     Ok(0)
 }
 

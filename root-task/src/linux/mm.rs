@@ -11,7 +11,9 @@ use crate::process::Description;
 use linux_personality::elf_plan::PAGE_SIZE;
 use linux_personality::fs::inode::Content;
 use linux_personality::remap::{plan_remap, RemapPlan, RemapRequest};
-use linux_personality::{Errno, FileId, Permissions, Placement, Sharing, Vma, VmaKind};
+use linux_personality::{
+    Errno, FileId, Permissions, Placement, Sharing, Vma, VmaKind, WriteAccess,
+};
 
 const MAP_SHARED: u64 = 0x01;
 const MAP_PRIVATE: u64 = 0x02;
@@ -158,9 +160,16 @@ pub fn sys_mmap(
                 .shared
                 .file_object(FileId(open.inode.0));
         }
+        // Linux's VM_MAYWRITE: only a shared mapping cares how the file was opened.
+        let write_access = if sharing == Sharing::Shared && !open.access.writable() {
+            WriteAccess::Refused
+        } else {
+            WriteAccess::Allowed
+        };
         VmaKind::File {
             file: FileId(open.inode.0),
             offset,
+            write_access,
         }
     };
     let server = &mut *context.server;
@@ -339,16 +348,17 @@ pub fn sys_mprotect(
     }) {
         return Err(Errno::EACCES);
     }
-    // Whether the file was opened for writing is not kept with the area, so a shared
-    // file mapping that is not writable never becomes so: Linux gives EACCES too when
-    // the file was opened read-only (and allows it for a file opened read/write: not
-    // here).
+    // A shared mapping of a file that was not open for writing when mapped never
+    // becomes writable (Linux's VM_MAYWRITE).
     if permissions.write
         && process.space.areas.iter().any(|area| {
-            matches!(area.kind, VmaKind::File { .. })
-                && area.sharing == Sharing::Shared
-                && !area.permissions.write
-                && area.start < end
+            matches!(
+                area.kind,
+                VmaKind::File {
+                    write_access: WriteAccess::Refused,
+                    ..
+                }
+            ) && area.start < end
                 && address < area.end
         })
     {

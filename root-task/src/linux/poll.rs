@@ -5,10 +5,17 @@
 //! A call with nothing ready and a zero timeout answers at once; with no timeout it
 //! parks ([`super::pipe::IoWait::Poll`]) and is evaluated again whenever a pipe changes.
 //! A finite timeout needs a timer to end the wait: see [`arm_wait_timeout`].
+//!
+//! As on Linux (`poll_select_finish`), a call with a nonzero timeout that waited
+//! stores the time it had left in its `struct timespec` when it returns, answered or
+//! interrupted; a signal ends the wait as `-ERESTARTNOHAND` does: `EINTR` if a handler
+//! runs, else (a stop and continue, say) the call restarts and waits only for the rest.
 
 use super::pipe::{self, IoWait, Progress};
 use super::{int_argument, Context};
-use crate::process::Description;
+use crate::process::{Description, Tid};
+use crate::server::Server;
+use crate::signals::{Interrupted, RestartPolicy};
 use alloc::vec::Vec;
 use linux_personality::fs::inode::{CharacterDevice, Content};
 use linux_personality::fs::OpenFileId;
@@ -100,14 +107,67 @@ fn open_description(context: &mut Context<'_>, fd: u32) -> Result<Option<OpenFil
 }
 
 fn monotonic_now(context: &Context<'_>) -> u128 {
-    context
-        .server
-        .clocks
-        .now(CLOCK_MONOTONIC)
-        .map_or(0, |time| {
-            u128::try_from(time.seconds).unwrap_or(0) * NANOSECONDS_PER_SECOND
-                + u128::from(time.nanoseconds as u64)
-        })
+    server_monotonic_now(context.server)
+}
+
+fn server_monotonic_now(server: &Server) -> u128 {
+    server.clocks.now(CLOCK_MONOTONIC).map_or(0, |time| {
+        u128::try_from(time.seconds).unwrap_or(0) * NANOSECONDS_PER_SECOND
+            + u128::from(time.nanoseconds as u64)
+    })
+}
+
+/// Where `call`'s `struct timespec` timeout is among its arguments.
+fn timeout_argument(call: PollCall, registers: &[u64; 12]) -> u64 {
+    match call {
+        PollCall::Ppoll => registers[2],
+        PollCall::Pselect6 => registers[4],
+    }
+}
+
+/// The `struct timespec` of the time from `now` to `deadline` (zero if past).
+fn time_left(deadline: u128, now: u128) -> [u8; 16] {
+    let left = deadline.saturating_sub(now);
+    let seconds = u64::try_from(left / NANOSECONDS_PER_SECOND).unwrap_or(i64::MAX as u64);
+    let nanoseconds = (left % NANOSECONDS_PER_SECOND) as u64;
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&seconds.to_le_bytes());
+    bytes[8..].copy_from_slice(&nanoseconds.to_le_bytes());
+    bytes
+}
+
+/// A parked call with a deadline is being interrupted by a signal: stores its time left
+/// in its timeout argument, so a restart waits only for the rest.
+///
+/// # Errors
+/// `EFAULT` (or `ESRCH`) if it could not be stored.
+pub fn store_time_left(
+    server: &mut Server,
+    tid: Tid,
+    registers: &[u64; 12],
+    wait: PollWait,
+) -> Result<(), Errno> {
+    let Some(deadline) = wait.deadline else {
+        return Ok(());
+    };
+    let bytes = time_left(deadline, server_monotonic_now(server));
+    let address = timeout_argument(wait.call, registers);
+    let pid = server.threads.get(&tid).ok_or(Errno::ESRCH)?.pid;
+    server.with_process_memory(pid, |memory| memory.write(address, &bytes))
+}
+
+/// A waited call answers: its time left goes to its timeout argument. A failed store
+/// leaves the answer as it is, as on Linux.
+fn answer_time_left(context: &mut Context<'_>, call: PollCall, existing: Option<PollWait>) {
+    if let Some(PollWait {
+        deadline: Some(deadline),
+        ..
+    }) = existing
+    {
+        let bytes = time_left(deadline, monotonic_now(context));
+        let address = timeout_argument(call, context.registers);
+        let _ = context.write_user(address, &bytes);
+    }
 }
 
 /// Reads a `struct timespec` timeout: `None` for a null pointer (wait forever).
@@ -164,9 +224,10 @@ fn read_pselect_mask(context: &mut Context<'_>, address: u64) -> Result<Option<S
 
 /// Ends a first `ppoll`/`pselect6` call. A call that waits does so with `signal_mask`
 /// in place of the thread's mask, as Linux's `set_user_sigmask`: a signal it unblocks
-/// ends the wait with `EINTR`, and its handler runs with the old mask saved in the
-/// frame (the delivery path restores it if no handler runs). A call that answers at
-/// once never changes the mask.
+/// (already pending, or sent during the wait) ends the wait with `EINTR` and its
+/// handler runs with the old mask saved in the frame; a stop restarts the call after
+/// the continue (the delivery path restores the mask if no handler runs). A call that
+/// answers at once never changes the mask.
 fn finish_with_mask(
     context: &mut Context<'_>,
     signal_mask: Option<SignalSet>,
@@ -187,8 +248,17 @@ fn finish_with_mask(
     }
     thread.signals.replace_mask_temporarily(mask);
     if context.server.signal_work(context.tid) {
+        // A signal the new mask lets through is already pending: Linux's
+        // -ERESTARTNOHAND (EINTR if a handler runs; a stop restarts the call).
         crate::timer::cancel_timeout(context.server, context.tid);
-        return Err(Errno::EINTR);
+        if let Ok(Progress::Block(IoWait::Poll(wait))) = progress {
+            if store_time_left(context.server, context.tid, context.registers, wait).is_err() {
+                // Linux cannot restart a call whose time left was not stored.
+                return Err(Errno::EINTR);
+            }
+        }
+        interrupt_now(context);
+        return Ok(0);
     }
     let result = pipe::finish(context, progress);
     if result.is_err() {
@@ -198,6 +268,27 @@ fn finish_with_mask(
         }
     }
     result
+}
+
+/// Ends the call being served as interrupted before it waited: signal delivery
+/// answers it (`EINTR` past the `svc`, or the `svc` again for a restart).
+fn interrupt_now(context: &mut Context<'_>) {
+    let registers = *context.registers;
+    let svc = registers[sel4::unknown_syscall::FAULT_IP];
+    let eintr = Errno::EINTR.as_negative_return();
+    let server = &mut *context.server;
+    match server.call_context(context.tid, &registers, eintr, svc.wrapping_add(4)) {
+        Some(user) => {
+            let interrupted = Interrupted::Call {
+                svc,
+                original_x0: registers[0],
+                policy: RestartPolicy::OnlyWithoutHandler,
+            };
+            server.deliver_and_resume(context.tid, user, interrupted, None);
+        }
+        None => server.kill_process_of(context.tid, linux_personality::signal::Signal::SIGKILL),
+    }
+    context.after = super::After::NoReply;
 }
 
 /// Decides what a call with nothing ready does: wait, or answer as timed out.
@@ -307,6 +398,7 @@ fn ppoll(
         }
     }
     context.write_user(fds, &entries)?;
+    answer_time_left(context, PollCall::Ppoll, existing);
     Ok(Progress::Done(ready))
 }
 
@@ -408,5 +500,6 @@ fn pselect6(
             context.write_user(*address, result)?;
         }
     }
+    answer_time_left(context, PollCall::Pselect6, existing);
     Ok(Progress::Done(ready))
 }

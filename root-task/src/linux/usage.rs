@@ -134,7 +134,8 @@ fn resolve(context: &Context<'_>, clock: CpuClock, purpose: Purpose) -> Result<W
             Whose::Process(context.pid)
         }
         CpuClockOwner::Process(Some(pid)) => {
-            if !server.processes.contains_key(&pid) {
+            // A zombie's clock reads (its final time) until it is reaped, as on Linux.
+            if !server.processes.contains_key(&pid) && server.reported_usage(pid).is_none() {
                 return Err(Errno::EINVAL);
             }
             Whose::Process(pid)
@@ -230,8 +231,10 @@ pub fn cpu_sleep_expired(
     kind: CpuClockKind,
     target: u64,
 ) {
+    // A process that exited (a zombie's clock still reads) never gets more time.
+    let gone = matches!(whose, Whose::Process(pid) if !server.processes.contains_key(&pid));
     match reading(server, whose, kind) {
-        Some(now) if now < target => {
+        Some(now) if now < target && !gone => {
             let deadline = server.timers.after(target - now);
             crate::timer::arm_timeout(server, tid, deadline);
         }
@@ -266,8 +269,8 @@ fn usage_bytes(
 }
 
 /// Fields 10..13 (minflt cminflt majflt cmajflt) and 14..17 (utime stime cutime cstime,
-/// in clock ticks) of `/proc/<pid>/stat`, each group space-separated; zeros for a
-/// process that has exited.
+/// in clock ticks) of `/proc/<pid>/stat`, each group space-separated; an unreaped
+/// zombie's own figures are its final ones, its children's read zero.
 pub fn stat_fields(server: &Server, pid: Pid) -> (String, String) {
     let own = server.usage(Whose::Process(pid)).unwrap_or_default();
     let children = server.usage(Whose::Children(pid)).unwrap_or_default();

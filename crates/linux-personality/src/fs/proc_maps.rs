@@ -126,6 +126,7 @@ mod tests {
                 VmaKind::File {
                     file: FileId(247_030),
                     offset: 0x2000,
+                    write_access: crate::vma::WriteAccess::Allowed,
                 },
             ),
             device: DeviceNumber::new(0xfe, 0),
@@ -198,6 +199,7 @@ mod tests {
                 VmaKind::File {
                     file: FileId(1),
                     offset: 0xffff_ffff_ffff_f000,
+                    write_access: crate::vma::WriteAccess::Allowed,
                 },
             ),
             device: DeviceNumber::new(0xfff, 0xfffff),
