@@ -75,7 +75,7 @@ pub fn sys_sched_getaffinity(
     address: u64,
 ) -> Result<usize, Errno> {
     // Linux: the buffer must hold every possible CPU and be whole longs.
-    if size == 0 || size % CPU_MASK_BYTES != 0 {
+    if size == 0 || !size.is_multiple_of(CPU_MASK_BYTES) {
         return Err(Errno::EINVAL);
     }
     affinity_target(context, pid)?;
