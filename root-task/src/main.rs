@@ -249,7 +249,15 @@ fn start_init(
         return Err(127);
     };
     let root = server.fs.root();
-    let image = match linux::process::load_program(server, root, &path, arguments, environment) {
+    let credentials = linux_personality::Credentials::default();
+    let image = match linux::process::load_program(
+        server,
+        root,
+        &path,
+        arguments,
+        environment,
+        credentials,
+    ) {
         Ok(image) => image,
         Err(linux::process::ProgramError::Path(errno)) => {
             let name = core::str::from_utf8(&path).unwrap_or("(non-UTF-8 path)");
@@ -312,7 +320,7 @@ fn start_init(
             files,
             cwd: root,
             umask: 0o022,
-            credentials: linux_personality::Credentials::default(),
+            credentials,
             actions: SignalActions::new(),
             pending: linux_personality::signal::PendingSignals::new(),
             stopped: None,

@@ -116,6 +116,28 @@ static int mode_print(int argc, char **argv)
 	return write(1, argv[2], length) == (ssize_t)length ? 0 : 98;
 }
 
+/* argv: --auxv-ids <uid> <gid>: the auxiliary vector of the new image reports the ids the
+ * process had when it called execve (real and effective alike), and AT_SECURE is 0. */
+static int mode_auxv_ids(int argc, char **argv)
+{
+	if (argc != 4)
+		return 99;
+	unsigned long uid = strtoul(argv[2], NULL, 10), gid = strtoul(argv[3], NULL, 10);
+	if (getauxval(AT_UID) != uid)
+		return 21;
+	if (getauxval(AT_EUID) != uid)
+		return 22;
+	if (getauxval(AT_GID) != gid)
+		return 23;
+	if (getauxval(AT_EGID) != gid)
+		return 24;
+	if (getauxval(AT_SECURE) != 0)
+		return 25;
+	if (getuid() != uid || getgid() != gid)
+		return 26;
+	return 0;
+}
+
 /* ---- cases ---- */
 
 static void test_processes_fork_wait4_exit_status(void)
@@ -786,6 +808,31 @@ static void test_processes_uid_family(void)
 	CHECK_EQ(status.st_gid, getegid());
 }
 
+/* setgid + setuid, then execve: the new image's auxv carries the new ids, not root's. */
+static void test_processes_exec_credentials_in_auxv(void)
+{
+	/* qemu-user runs the programs in a user namespace that maps only uid and gid 0:
+	 * setuid(1000) would fail with EINVAL there. */
+	SKIP_WITHOUT_VDSO();
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		if (setgid(2000) != 0)
+			_exit(31);
+		if (setuid(1000) != 0)
+			_exit(32);
+		char *arguments[] = {self, "--auxv-ids", "1000", "2000", NULL};
+		execve(self, arguments, environ);
+		_exit(127);
+	}
+	int status;
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "exec'd child status 0x%x (21 AT_UID, 22 AT_EUID, 23 AT_GID, 24 AT_EGID, 25 "
+		  "AT_SECURE, 26 getuid/getgid, 31 setgid, 32 setuid, 127 execve failed)",
+		  status);
+}
+
 int main(int argc, char **argv)
 {
 	find_self(argv[0]);
@@ -798,6 +845,8 @@ int main(int argc, char **argv)
 			return mode_exit_with(argc, argv);
 		if (strcmp(argv[1], "--print") == 0)
 			return mode_print(argc, argv);
+		if (strcmp(argv[1], "--auxv-ids") == 0)
+			return mode_auxv_ids(argc, argv);
 		return 100;
 	}
 	snprintf(scratch, sizeof scratch, "/tmp/pt-%d", (int)getpid());
@@ -830,6 +879,7 @@ int main(int argc, char **argv)
 	RUN(processes_prlimit64_nofile);
 	RUN(processes_umask);
 	RUN(processes_uid_family);
+	RUN(processes_exec_credentials_in_auxv);
 	rmdir(scratch);
 	return tl_finish();
 }

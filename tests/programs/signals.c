@@ -641,6 +641,51 @@ static void test_signals_invalid_requests(void)
 	CHECK_ERRNO(syscall(SYS_rt_sigaction, SIGUSR1, (void *)16, NULL, 8), EFAULT);
 }
 
+/* A clone child's exit signal is whatever the low byte of the clone flags names; a stop
+ * signal there stops the parent when the child exits (the stress test's "stalled"
+ * workers). The stopped parent shows state T in /proc/<pid>/stat, not R. */
+static void test_signals_clone_exit_signal_stops_parent(void)
+{
+	/* qemu-user makes a clone without CLONE_VM a host fork(), whose exit signal is
+	 * always SIGCHLD: the child would never stop. */
+	SKIP_WITHOUT_VDSO();
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		/* Its own group, with the parent outside it in the same session: not an
+		 * orphaned group, so Linux does not discard SIGTTIN. */
+		setpgid(0, 0);
+		long grandchild = syscall(SYS_clone, SIGTTIN, 0, 0, 0, 0);
+		if (grandchild == 0)
+			_exit(0);
+		if (grandchild < 0)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	int status;
+	CHECK_EQ(waitpid(child, &status, WUNTRACED), child);
+	CHECK_MSG(WIFSTOPPED(status) && WSTOPSIG(status) == SIGTTIN, "status 0x%x", status);
+	char path[48], text[256];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)child);
+	int descriptor = open(path, O_RDONLY);
+	CHECK(descriptor >= 0);
+	ssize_t length = read(descriptor, text, sizeof text - 1);
+	close(descriptor);
+	CHECK(length > 0);
+	text[length > 0 ? length : 0] = 0;
+	char *after_name = strrchr(text, ')');
+	CHECK(after_name != NULL);
+	CHECK_MSG(after_name && after_name[1] == ' ' && after_name[2] == 'T',
+		  "stopped child's stat: %s", text);
+	CHECK_OK(kill(child, SIGKILL));
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	CHECK_EQ(WTERMSIG(status), SIGKILL);
+	/* The grandchild, reparented to init when this is init: reaped if it is ours. */
+	while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
+		;
+}
+
 /* The kernel's struct sigaction for rt_sigaction on aarch64. */
 struct kernel_sigaction {
 	void (*handler)(int, siginfo_t *, void *);
@@ -700,5 +745,6 @@ int main(void)
 	RUN(signals_default_actions);
 	RUN(signals_invalid_requests);
 	RUN(signals_vdso_sigreturn_without_restorer);
+	RUN(signals_clone_exit_signal_stops_parent);
 	return tl_finish();
 }

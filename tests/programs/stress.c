@@ -25,6 +25,12 @@
  * process group. The parent kills a worker (and its group) that makes no progress for
  * WATCHDOG_MS (a call that blocks: pause, sigsuspend, a long sleep, a poll with no
  * timeout) and reaps everything, orphans included (it is init in the system test).
+ * It tells three kinds of worker without progress apart: stopped by a stop signal
+ * (waitpid WUNTRACED; e.g. a clone child whose exit signal, the low byte of the random
+ * clone flags, is SIGTSTP, SIGTTIN or SIGTTOU stops its parent when it exits, as on
+ * Linux), blocked in a call (/proc state S; the Sel4Thread lines of /proc/<pid>/status
+ * name each thread's wait), and stalled (still running: shown twice, pcs included),
+ * the only kind that may point at a lost wake-up or reply.
  *
  * Calls excluded, each because it would break the harness rather than test the server:
  * - reboot (142): powers the machine off.
@@ -279,6 +285,8 @@ struct tally {
 	long exited;
 	long signalled;
 	long stalled;
+	long blocked;
+	long stopped;
 	long orphans;
 	long signals[65];
 	long lost_pipe;
@@ -289,6 +297,47 @@ static void reap_orphans(struct tally *tally)
 	int status;
 	while (waitpid(-1, &status, WNOHANG) > 0)
 		tally->orphans++;
+}
+
+/* The server's view of each thread of `pid` (the Sel4Thread lines of
+ * /proc/<pid>/status: running at a pc, held by a stop, or parked in a wait). */
+static void describe_threads(pid_t pid)
+{
+	char path[48], text[2048];
+	snprintf(path, sizeof path, "/proc/%d/status", pid);
+	int descriptor = open(path, O_RDONLY);
+	if (descriptor < 0)
+		return;
+	ssize_t length = read(descriptor, text, sizeof text - 1);
+	close(descriptor);
+	if (length <= 0)
+		return;
+	text[length] = 0;
+	for (char *line = strstr(text, "Sel4Thread:"); line; line = strstr(line, "Sel4Thread:")) {
+		char *end = strchr(line, '\n');
+		size_t line_length = end ? (size_t)(end - line) + 1 : strlen(line);
+		ssize_t written = write(1, "stress:     ", 12);
+		written = write(1, line, line_length);
+		(void)written;
+		line += line_length;
+	}
+}
+
+/* The state letter of `pid` in /proc/<pid>/stat, '?' if unreadable. */
+static char process_state(pid_t pid)
+{
+	char path[48], text[256];
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	int descriptor = open(path, O_RDONLY);
+	if (descriptor < 0)
+		return '?';
+	ssize_t length = read(descriptor, text, sizeof text - 1);
+	close(descriptor);
+	if (length <= 0)
+		return '?';
+	text[length] = 0;
+	char *after_name = strrchr(text, ')');
+	return after_name && after_name[1] == ' ' ? after_name[2] : '?';
 }
 
 /* On a stall: the worker's process group as /proc/<pid>/stat shows it (pid, state,
@@ -318,7 +367,53 @@ static void describe_group(pid_t worker)
 					   parent);
 		ssize_t written = write(1, line, (size_t)line_length);
 		(void)written;
+		describe_threads(pid);
 	}
+}
+
+static long current_generation;
+
+/* Reports worker `worker` that made no progress after `calls` calls (the last one
+ * `last`), from a child of the parent, so that the parent's own memory (stack, text
+ * pages) stays as the leak check found it. Every thread parked in a call (state S: a
+ * long sleep, a poll with nothing ready, sigsuspend) is what the watchdog is for; a
+ * worker still running (R) is described twice, so its threads' pcs tell a loop in user
+ * code from a thread the server lost. Returns the worker's state letter ('?' unknown). */
+static char report_no_progress(pid_t worker, long calls, int last, int stop_signal)
+{
+	pid_t reporter = fork();
+	if (reporter < 0)
+		return '?';
+	if (reporter == 0) {
+		char state = process_state(worker);
+		char line[128];
+		int length;
+		if (stop_signal)
+			length = snprintf(line, sizeof line,
+					  "stress: worker %d (generation %ld, %ld calls) stopped by "
+					  "signal %d\n",
+					  worker, current_generation, calls, stop_signal);
+		else
+			length = snprintf(line, sizeof line,
+					  "stress: worker %d (generation %ld, %ld calls) %s syscall "
+					  "%d\n",
+					  worker, current_generation, calls,
+					  state == 'S' ? "blocked in" : "stalled after", last);
+		ssize_t written = write(1, line, (size_t)length);
+		(void)written;
+		if (!stop_signal) {
+			describe_group(worker);
+			if (state != 'S') {
+				poll(NULL, 0, 100);
+				describe_group(worker);
+			}
+		}
+		_exit((unsigned char)state);
+	}
+	int status = 0;
+	while (waitpid(reporter, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? (char)WEXITSTATUS(status) : '?';
 }
 
 /* Runs one worker for at most `quota` calls; returns the calls it reported. */
@@ -329,8 +424,6 @@ static uint64_t worker_seed(uint64_t seed, long generation)
 {
 	return seed ^ ((uint64_t)(generation + 1) * 0x9e3779b97f4a7c15ULL);
 }
-
-static long current_generation;
 
 static long run_worker(uint64_t seed, long quota, struct tally *tally)
 {
@@ -368,15 +461,21 @@ static long run_worker(uint64_t seed, long quota, struct tally *tally)
 		struct pollfd poll_entry = {.fd = pipe_ends[0], .events = POLLIN};
 		int ready = poll(&poll_entry, 1, WATCHDOG_MS);
 		if (ready == 0) {
-			tally->stalled++;
-			char line[80];
-			int length = snprintf(line, sizeof line,
-					      "stress: worker %d (generation %ld, %ld calls) stalled in "
-					      "syscall %d\n",
-					      child, current_generation, reported, last);
-			ssize_t written = write(1, line, (size_t)length);
-			(void)written;
-			describe_group(child);
+			/* A worker stopped by a stop signal (SIGSTOP, or SIGTSTP/SIGTTIN/SIGTTOU,
+			 * which also arrive as the exit signal of a clone child made with one in
+			 * its low flag byte) waits for a SIGCONT as Linux's would: counted apart
+			 * from calls that never return. */
+			int stop_status = 0, stop_signal = 0;
+			if (waitpid(child, &stop_status, WNOHANG | WUNTRACED) == child &&
+			    WIFSTOPPED(stop_status))
+				stop_signal = WSTOPSIG(stop_status);
+			char state = report_no_progress(child, reported, last, stop_signal);
+			if (stop_signal)
+				tally->stopped++;
+			else if (state == 'S')
+				tally->blocked++;
+			else
+				tally->stalled++;
 			break;
 		}
 		if (ready < 0) {
@@ -415,9 +514,10 @@ static long run_worker(uint64_t seed, long quota, struct tally *tally)
 
 /* The process server's in-use counters (/proc/meminfo): after every worker is gone they
  * must be back at their values from after the first worker (which also brought the
- * parent's own pages in). Free lists, free memory and slot totals may grow legitimately
- * (a free list's high-water mark) and are not compared; Sel4CapSlotsLive excludes the
- * free-listed objects' slots. */
+ * parent's own pages in; stall reports run in a child so as not to add to them, and the
+ * parent's resident pages are shown with a failure). Free lists, free memory and slot
+ * totals may grow legitimately (a free list's high-water mark) and are not compared;
+ * Sel4CapSlotsLive excludes the free-listed objects' slots. */
 static const char *const live_counters[] = {
 	"Sel4Processes", "Sel4Threads",       "Sel4Tcbs",   "Sel4VSpaces",     "Sel4PageTables",
 	"Sel4ProcessCNodes", "Sel4Frames", "Sel4CapSlotsLive", "Sel4Endpoints", "Sel4Notifications",
@@ -425,12 +525,37 @@ static const char *const live_counters[] = {
 enum { LIVE_COUNTERS = sizeof live_counters / sizeof *live_counters };
 static long counters_before[LIVE_COUNTERS];
 static long counters_after[LIVE_COUNTERS];
+static long resident_before = -1, resident_after = -1;
 static char meminfo_text[4096];
+
+/* The parent's resident pages: field 24 (rss) of /proc/self/stat. */
+static long read_resident_pages(void)
+{
+	char text[512];
+	int descriptor = open("/proc/self/stat", O_RDONLY);
+	if (descriptor < 0)
+		return -1;
+	ssize_t length = read(descriptor, text, sizeof text - 1);
+	close(descriptor);
+	if (length <= 0)
+		return -1;
+	text[length] = 0;
+	char *field = strrchr(text, ')');
+	/* Field 3 (state) follows ") "; rss is 21 fields further. */
+	for (int skipped = 0; field && skipped < 22; skipped++)
+		field = strchr(field + 1, ' ');
+	return field ? strtol(field + 1, NULL, 10) : -1;
+}
 
 static void read_live_counters(long *values)
 {
 	for (int index = 0; index < LIVE_COUNTERS; index++)
 		values[index] = -1;
+	long resident = read_resident_pages();
+	if (values == counters_before)
+		resident_before = resident;
+	else
+		resident_after = resident;
 	int descriptor = open("/proc/meminfo", O_RDONLY);
 	if (descriptor < 0)
 		return;
@@ -481,9 +606,11 @@ static void test_stress_random_calls_survived(void)
 	char line[512];
 	int length = snprintf(line, sizeof line,
 			      "stress: %ld calls by %ld workers (%ld exited, %ld killed by a signal"
-			      ", %ld stalled, %ld lost the progress pipe), %ld orphans reaped; signals:",
+			      ", %ld blocked in a call, %ld stopped by a stop signal, %ld stalled"
+			      ", %ld lost the progress pipe), %ld orphans reaped; signals:",
 			      tally.calls, tally.workers, tally.exited, tally.signalled,
-			      tally.stalled, tally.lost_pipe, tally.orphans);
+			      tally.blocked, tally.stopped, tally.stalled, tally.lost_pipe,
+			      tally.orphans);
 	for (int signal_number = 1; signal_number < 65 && length < (int)sizeof line - 16;
 	     signal_number++)
 		if (tally.signals[signal_number])
@@ -492,6 +619,11 @@ static void test_stress_random_calls_survived(void)
 	if (length < (int)sizeof line - 1)
 		line[length++] = '\n';
 	ssize_t written = write(1, line, (size_t)length);
+	length = snprintf(line, sizeof line,
+			  "stress: parent resident pages %ld after the first worker, %ld after the "
+			  "last\n",
+			  resident_before, resident_after);
+	written = write(1, line, (size_t)length);
 	(void)written;
 }
 
@@ -503,8 +635,10 @@ static void test_stress_counters_return(void)
 		CHECK_MSG(counters_before[index] >= 0, "no %s in /proc/meminfo",
 			  live_counters[index]);
 		CHECK_MSG(counters_after[index] == counters_before[index],
-			  "%s %ld after the first worker, %ld after the last", live_counters[index],
-			  counters_before[index], counters_after[index]);
+			  "%s %ld after the first worker, %ld after the last (the parent's own "
+			  "resident pages: %ld, then %ld)",
+			  live_counters[index], counters_before[index], counters_after[index],
+			  resident_before, resident_after);
 	}
 }
 
@@ -565,8 +699,10 @@ int main(int argc, char **argv)
 		memset(&replay_tally, 0, sizeof replay_tally);
 		current_generation = generation;
 		long calls = run_worker(worker_seed(seed, generation), 1000000, &replay_tally);
-		printf("replay: generation %ld made %ld calls; %ld stalled, %ld signalled\n",
-		       generation, calls, replay_tally.stalled, replay_tally.signalled);
+		printf("replay: generation %ld made %ld calls; %ld blocked, %ld stopped, %ld "
+		       "stalled, %ld signalled\n",
+		       generation, calls, replay_tally.blocked, replay_tally.stopped,
+		       replay_tally.stalled, replay_tally.signalled);
 		return 0;
 	}
 	if (argc > 1)

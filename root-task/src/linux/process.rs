@@ -526,12 +526,13 @@ pub fn sys_execve(
         Ok((arguments, environment))
     })?;
     let cwd = context.process()?.cwd;
+    let credentials = context.process()?.credentials;
     let server = &mut *context.server;
     // `#!` scripts: the interpreter runs with the script's path as an argument; Linux
     // follows at most four levels of interpreters that are scripts themselves.
     let mut levels = 0;
     let image = loop {
-        match load_program(server, cwd, &path, &arguments, &environment) {
+        match load_program(server, cwd, &path, &arguments, &environment, credentials) {
             Ok(image) => break image,
             Err(ProgramError::Script {
                 interpreter,
@@ -673,7 +674,8 @@ pub enum ProgramError {
     },
 }
 
-/// Resolves `path` from `cwd` and loads it with `arguments` and `environment`.
+/// Resolves `path` from `cwd` and loads it with `arguments` and `environment`; the
+/// auxiliary vector reports `credentials` (AT_UID, AT_EUID, AT_GID, AT_EGID).
 ///
 /// # Errors
 /// [`ProgramError`].
@@ -683,6 +685,7 @@ pub fn load_program(
     path_bytes: &[u8],
     arguments: &[Vec<u8>],
     environment: &[Vec<u8>],
+    credentials: linux_personality::Credentials,
 ) -> Result<loader::Image, ProgramError> {
     let inode = path::resolve(
         &server.fs,
@@ -735,7 +738,7 @@ pub fn load_program(
             arguments,
             environment,
             execfn: path_bytes,
-            credentials: linux_personality::Credentials::default(),
+            credentials,
             rewrite_svc: *trap == crate::server::TrapMode::Rewrite,
         },
     )

@@ -7,6 +7,11 @@
 //! `fd/N` (opening one opens that file again, as Linux does). Directories are not
 //! listable yet.
 //!
+//! `status` shows `State: T (stopped)` for a process held by a stop signal, as Linux
+//! does, and after Linux's fields one `Sel4Thread:` line per thread (tid, then `running
+//! pc X`, `held pc X` while stopped, or `parked WAIT at X` with the `svc` address), so a
+//! process that makes no progress shows why.
+//!
 //! `/proc/meminfo` has Linux's `MemTotal`, `MemFree` (untyped RAM not yet retyped plus
 //! retyped frames on the free list) and `MemAvailable`, then the process server's own
 //! counters, so a leak shows as a number that does not come back (counts unless marked kB):
@@ -561,6 +566,9 @@ fn state_letter(server: &Server, pid: Pid) -> (u8, &'static str) {
     let Some(process) = server.processes.get(&pid) else {
         return (b'X', "dead");
     };
+    if process.stopped.is_some() {
+        return (b'T', "stopped");
+    }
     let running = process.threads.iter().any(|tid| {
         server
             .threads
@@ -652,7 +660,61 @@ fn status(server: &Server, pid: Pid) -> Result<Vec<u8>, Errno> {
         )
         .as_bytes(),
     );
+    thread_states(server, pid, &mut text);
     Ok(text)
+}
+
+/// One `Sel4Thread:` line per thread of `pid` (not a Linux field): its id and where the
+/// server has it, so a process that makes no progress can be told apart (a call parked
+/// on a wait, held by a stop, or running user code at the pc shown).
+fn thread_states(server: &Server, pid: Pid, text: &mut Vec<u8>) {
+    let Some(process) = server.processes.get(&pid) else {
+        return;
+    };
+    for tid in &process.threads {
+        let Some(thread) = server.threads.get(tid) else {
+            continue;
+        };
+        let held = process
+            .stopped
+            .as_ref()
+            .is_some_and(|held| held.contains(tid));
+        let line = match thread.state {
+            ThreadState::Running => {
+                let tcb: sel4::Cap<sel4::cap_type::Tcb> = sel4::Cap::from_bits(thread.tcb);
+                let pc = tcb
+                    .tcb_read_registers(false)
+                    .map_or(0, |context| context.pc);
+                let how = if held { "held" } else { "running" };
+                format!("Sel4Thread:\t{tid} {how} pc {pc:#x}\n")
+            }
+            ThreadState::Parked {
+                wait, registers, ..
+            } => format!(
+                "Sel4Thread:\t{tid} parked {} at {:#x}\n",
+                wait_name(&wait),
+                registers[sel4::unknown_syscall::FAULT_IP]
+            ),
+        };
+        text.extend_from_slice(line.as_bytes());
+    }
+}
+
+/// The short name of a parked thread's wait.
+fn wait_name(wait: &crate::process::Wait) -> &'static str {
+    use crate::process::Wait;
+    match wait {
+        Wait::Child { .. } => "wait4",
+        Wait::Signal => "sigsuspend",
+        Wait::QueuedSignal { .. } => "sigtimedwait",
+        Wait::ChildInfo { .. } => "waitid",
+        Wait::Futex => "futex",
+        Wait::Vfork { .. } => "vfork",
+        Wait::Sleep { .. } => "sleep",
+        Wait::CpuSleep { .. } => "cpu-sleep",
+        Wait::ConsoleRead { .. } => "console-read",
+        Wait::Io(_) => "io",
+    }
 }
 
 fn memory_information(server: &Server) -> Vec<u8> {
