@@ -221,6 +221,19 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             options: &[],
         }),
     },
+    // tests/programs/glibc.c, built against static glibc: its startup (an emulated
+    // `mrs MIDR_EL1`), ID register reads, the vDSO, threads, fork/exec, signals, files.
+    SystemTest {
+        name: "linux-glibc",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(300),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/glibc"],
+            environment: &[],
+            options: &[],
+        }),
+    },
     // tests/programs/memory.c: brk, mmap, munmap, mprotect, mremap, madvise, demand
     // paging, fault signals, shared memory and futexes across fork, the OOM kill.
     SystemTest {
