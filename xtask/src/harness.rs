@@ -234,6 +234,19 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             options: &[],
         }),
     },
+    // The same through the `udf` trap for kernels without LINUX_SYSCALL (real seL4): the
+    // rewritten `svc` and the emulated `mrs` both arrive as class-0x00 UserExceptions.
+    SystemTest {
+        name: "linux-glibc-svc-rewrite",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(300),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/glibc"],
+            environment: &[],
+            options: &["svc-rewrite"],
+        }),
+    },
     // tests/programs/memory.c: brk, mmap, munmap, mprotect, mremap, madvise, demand
     // paging, fault signals, shared memory and futexes across fork, the OOM kill.
     SystemTest {
