@@ -18,6 +18,7 @@ mod arch;
 mod boot_report;
 mod clock;
 mod console;
+mod cpu_id;
 mod cspace;
 mod device;
 mod events;

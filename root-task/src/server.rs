@@ -266,6 +266,11 @@ impl Server {
         {
             return self.rewritten_system_call(tid, words);
         }
+        if class == EC_UNKNOWN || class == crate::cpu_id::EC_SYSTEM_REGISTER {
+            if let Some(answer) = self.emulate_id_register_read(tid, words) {
+                return answer;
+            }
+        }
         use linux_personality::signal::info::{ILL_ILLOPC, TRAP_BRKPT};
         let (signal, code) = if class == EC_BRK {
             (Signal::SIGTRAP, TRAP_BRKPT)
@@ -279,27 +284,8 @@ impl Server {
     }
 
     fn is_rewritten_svc(&mut self, tid: Tid, address: u64) -> bool {
-        let mut instruction = [0u8; 4];
-        let Some(pid) = self.threads.get(&tid).map(|thread| thread.pid) else {
-            return false;
-        };
-        let pid = self.memory_owner(pid);
-        let Server {
-            objects,
-            processes,
-            fs,
-            ..
-        } = self;
-        let Some(process) = processes.get_mut(&pid) else {
-            return false;
-        };
-        let mut memory = crate::user_memory::UserMemory {
-            space: &mut process.space,
-            objects,
-            files: &FsFiles(fs),
-        };
-        memory.read(address, &mut instruction).is_ok()
-            && linux_personality::svc_rewrite::is_rewritten_svc(u32::from_le_bytes(instruction))
+        self.fetch_instruction(tid, address)
+            .is_some_and(linux_personality::svc_rewrite::is_rewritten_svc)
     }
 
     /// A system call through the `udf` trap: the registers come from ReadRegisters, the

@@ -11,7 +11,8 @@
  *   this process's own mappings, and give EFAULT as system-call buffers.
  * - `svc #0` with x7 holding an seL4 system call number (Call -1 ... ) and a cap pointer
  *   in x0 is a Linux system call by x8: getpid answers the pid, an unknown number
- *   ENOSYS, and nothing else happens. hvc/smc at EL0 are undefined instructions (SIGILL).
+ *   ENOSYS, and nothing else happens. hvc/smc at EL0 are undefined instructions (SIGILL);
+ *   of the system registers only reads of the ID registers work (emulated, HWCAP_CPUID).
  * - The vDSO text and the vvar page cannot be written (SIGSEGV); mprotect to writable is
  *   refused (EACCES here; Linux allows it on [vdso] as a private copy-on-write, which
  *   this test also accepts), and neither that, MAP_FIXED over them, nor madvise reaches
@@ -399,6 +400,33 @@ static void test_isolation_hvc_smc_are_undefined(void)
 	CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == SIGILL, "smc: status %#x", status);
 }
 
+static void read_sctlr(void)
+{
+	uint64_t value;
+	__asm__ volatile("mrs %0, sctlr_el1" : "=r"(value)::"memory");
+}
+
+static void write_midr(void)
+{
+	/* msr midr_el1, x0: a write to the ID space is never emulated. */
+	__asm__ volatile(".inst 0xd5180000" ::: "memory");
+}
+
+static void test_isolation_system_registers(void)
+{
+	/* Reads of the ID registers are emulated (HWCAP_CPUID); nothing else is. */
+	CHECK(getauxval(AT_HWCAP) & (1UL << 11));
+	uint64_t midr, mpidr;
+	__asm__ volatile("mrs %0, midr_el1" : "=r"(midr));
+	__asm__ volatile("mrs %0, mpidr_el1" : "=r"(mpidr));
+	CHECK_MSG(midr >> 24 != 0 && midr >> 32 == 0, "MIDR %#llx", (unsigned long long)midr);
+	CHECK_EQ(mpidr, 0x80000000);
+	int status = tl_in_child(read_sctlr);
+	CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == SIGILL, "sctlr: status %#x", status);
+	status = tl_in_child(write_midr);
+	CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == SIGILL, "midr: status %#x", status);
+}
+
 /* The vDSO ------------------------------------------------------------------------- */
 
 static uint64_t vdso_base;
@@ -583,6 +611,7 @@ int main(int argc, char **argv)
 	RUN(isolation_sel4_calls_are_linux_calls);
 	RUN(isolation_sel4_calls_change_nothing);
 	RUN(isolation_hvc_smc_are_undefined);
+	RUN(isolation_system_registers);
 	RUN(isolation_vdso_unwritable);
 	return tl_finish();
 }

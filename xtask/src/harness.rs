@@ -221,6 +221,32 @@ pub const SYSTEM_TESTS: &[SystemTest] = &[
             options: &[],
         }),
     },
+    // tests/programs/glibc.c, built against static glibc: its startup (an emulated
+    // `mrs MIDR_EL1`), ID register reads, the vDSO, threads, fork/exec, signals, files.
+    SystemTest {
+        name: "linux-glibc",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(300),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/glibc"],
+            environment: &[],
+            options: &[],
+        }),
+    },
+    // The same through the `udf` trap for kernels without LINUX_SYSCALL (real seL4): the
+    // rewritten `svc` and the emulated `mrs` both arrive as class-0x00 UserExceptions.
+    SystemTest {
+        name: "linux-glibc-svc-rewrite",
+        root_task_package: "root-task",
+        timeout: Duration::from_secs(300),
+        expected: &[INIT_EXITED_OK],
+        linux: Some(LinuxBoot {
+            arguments: &["/bin/glibc"],
+            environment: &[],
+            options: &["svc-rewrite"],
+        }),
+    },
     // tests/programs/memory.c: brk, mmap, munmap, mprotect, mremap, madvise, demand
     // paging, fault signals, shared memory and futexes across fork, the OOM kill.
     SystemTest {

@@ -15,6 +15,11 @@ use std::time::{Duration, Instant, SystemTime};
 const MUSL_LIBRARIES: &str = "/usr/lib/aarch64-linux-musl";
 /// Debian's aarch64 musl headers.
 const MUSL_HEADERS: &str = "/usr/include/aarch64-linux-musl";
+/// Debian's aarch64 glibc for cross builds (`libc6-dev-arm64-cross`): its static libc.
+const GLIBC_STATIC_LIBRARY: &str = "/usr/aarch64-linux-gnu/lib/libc.a";
+/// Programs built against glibc (statically, with the GNU cross compiler) instead of musl,
+/// by file stem: they check that static glibc programs run too.
+const GLIBC_PROGRAMS: &[&str] = &["glibc"];
 /// The user-mode emulator from Debian's `qemu-user-static`.
 const QEMU_USER: &str = "qemu-aarch64-static";
 /// The CPU our system runs on; also keeps qemu-user from adding SVE records to signal frames.
@@ -74,7 +79,7 @@ fn build_directory(source_dir: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, St
                 toolchain = Some(Toolchain::find()?);
             }
             if let Some(toolchain) = &toolchain {
-                toolchain.compile(source, &output)?;
+                toolchain.compile(source, &output, Libc::of(source))?;
             }
         }
         outputs.push(output);
@@ -240,6 +245,26 @@ fn needs_rebuild(output: Option<SystemTime>, inputs_changed: SystemTime) -> bool
     output.is_none_or(|built| built < inputs_changed)
 }
 
+/// The C library a program links against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Libc {
+    /// musl, the default: clang with Debian's aarch64 musl.
+    Musl,
+    /// glibc, for the programs named in [`GLIBC_PROGRAMS`]: `aarch64-linux-gnu-gcc -static`.
+    Glibc,
+}
+
+impl Libc {
+    fn of(source: &Path) -> Self {
+        let stem = source.file_stem().and_then(|stem| stem.to_str());
+        if stem.is_some_and(|stem| GLIBC_PROGRAMS.contains(&stem)) {
+            Self::Glibc
+        } else {
+            Self::Musl
+        }
+    }
+}
+
 /// The compiler, start files and libraries for a static aarch64 musl program.
 struct Toolchain {
     clang_resource_dir: PathBuf,
@@ -276,10 +301,36 @@ impl Toolchain {
 
     /// Compiles one program, writing a temporary file first so an interrupted build never
     /// leaves an up-to-date-looking binary.
-    fn compile(&self, source: &Path, output: &Path) -> Result<(), String> {
+    fn compile(&self, source: &Path, output: &Path, libc: Libc) -> Result<(), String> {
         let musl = Path::new(MUSL_LIBRARIES);
         let temporary = output.with_extension("partial");
-        let result = Command::new("clang")
+        let result = match libc {
+            Libc::Musl => self.musl_command(source, musl, &temporary),
+            Libc::Glibc => glibc_command(source, &temporary)?,
+        }
+        .output()
+        .map_err(|error| format!("running the compiler: {error}"))?;
+        if !result.status.success() {
+            let _ = fs::remove_file(&temporary);
+            return Err(format!(
+                "compiling {}:\n{}{}",
+                source.display(),
+                String::from_utf8_lossy(&result.stdout),
+                String::from_utf8_lossy(&result.stderr)
+            ));
+        }
+        fs::rename(&temporary, output).map_err(|error| {
+            format!(
+                "renaming {} to {}: {error}",
+                temporary.display(),
+                output.display()
+            )
+        })
+    }
+
+    fn musl_command(&self, source: &Path, musl: &Path, temporary: &Path) -> Command {
+        let mut command = Command::new("clang");
+        command
             .arg("--target=aarch64-linux-musl")
             .arg("-nostdinc")
             .arg("-isystem")
@@ -301,26 +352,26 @@ impl Toolchain {
             .arg(&self.libgcc)
             .arg(musl.join("crtn.o"))
             .arg("-o")
-            .arg(&temporary)
-            .output()
-            .map_err(|error| format!("running clang: {error}"))?;
-        if !result.status.success() {
-            let _ = fs::remove_file(&temporary);
-            return Err(format!(
-                "compiling {}:\n{}{}",
-                source.display(),
-                String::from_utf8_lossy(&result.stdout),
-                String::from_utf8_lossy(&result.stderr)
-            ));
-        }
-        fs::rename(&temporary, output).map_err(|error| {
-            format!(
-                "renaming {} to {}: {error}",
-                temporary.display(),
-                output.display()
-            )
-        })
+            .arg(temporary);
+        command
     }
+}
+
+/// A static glibc build with the GNU cross compiler, its own headers and libraries.
+fn glibc_command(source: &Path, temporary: &Path) -> Result<Command, String> {
+    if !Path::new(GLIBC_STATIC_LIBRARY).is_file() {
+        return Err(format!(
+            "{GLIBC_STATIC_LIBRARY} missing: apt-get install libc6-dev-arm64-cross \
+             (or cargo xtask setup)"
+        ));
+    }
+    let mut command = Command::new("aarch64-linux-gnu-gcc");
+    command
+        .args(["-static", "-pthread", "-O2", "-Wall", "-Werror"])
+        .arg(source)
+        .arg("-o")
+        .arg(temporary);
+    Ok(command)
 }
 
 /// Runs a tool and returns its trimmed standard output.
@@ -449,6 +500,13 @@ fn wait_with_timeout(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn programs_choose_their_libc_musl_by_default() {
+        assert_eq!(Libc::of(Path::new("tests/programs/glibc.c")), Libc::Glibc);
+        assert_eq!(Libc::of(Path::new("tests/programs/files.c")), Libc::Musl);
+        assert_eq!(Libc::of(Path::new("userland/init.c")), Libc::Musl);
+    }
 
     #[test]
     fn summarize_counts_each_kind_and_stray_lines() {

@@ -46,6 +46,13 @@ pub const BUILD_AND_BOOT: &[Requirement] = &[
         package: "gcc-aarch64-linux-gnu",
         purpose: "provides libgcc.a for aarch64",
     },
+    // Only recommended by gcc-aarch64-linux-gnu, so not pulled in by
+    // --no-install-recommends.
+    Requirement {
+        check: Check::File("/usr/aarch64-linux-gnu/lib/libc.a"),
+        package: "libc6-dev-arm64-cross",
+        purpose: "static glibc for the glibc test program",
+    },
     Requirement {
         check: Check::File("/usr/lib/aarch64-linux-musl/libc.a"),
         package: "musl-dev:arm64",

@@ -11,6 +11,7 @@ pub mod cpio;
 pub mod elf_plan;
 pub mod errno;
 pub mod fs;
+pub mod id_registers;
 pub mod initial_stack;
 pub mod permissions;
 pub mod process;
