@@ -39,7 +39,7 @@ pub fn sys_clock_settime(
     if !has_setter {
         return Err(Errno::EINVAL);
     }
-    let (seconds, nanoseconds) = read_pair(context, address)?;
+    let (seconds, nanoseconds) = context.read_pair(address)?;
     if clock != CLOCK_REALTIME {
         return Err(not_settable(context, clock));
     }
@@ -69,7 +69,7 @@ pub fn sys_settimeofday(
     let time = match timeval {
         0 => None,
         address => {
-            let (seconds, microseconds) = read_pair(context, address)?;
+            let (seconds, microseconds) = context.read_pair(address)?;
             // Linux lets 10^6 through here; the nanosecond check below refuses it.
             if !(0..=1_000_000).contains(&microseconds) {
                 return Err(Errno::EINVAL);
@@ -151,19 +151,6 @@ fn set_realtime(context: &mut Context<'_>, time: Timespec) -> Result<(), Errno> 
 /// Linux answers every refused time with EINVAL.
 fn errno(_: TimeError) -> Errno {
     Errno::EINVAL
-}
-
-/// Reads two 64-bit words (a `timespec` or a `timeval`).
-fn read_pair(context: &mut Context<'_>, address: u64) -> Result<(i64, i64), Errno> {
-    let mut bytes = [0u8; 16];
-    context.read_user(address, &mut bytes)?;
-    let (first, second) = bytes.split_at(8);
-    let word = |half: &[u8]| -> Result<i64, Errno> {
-        Ok(i64::from_le_bytes(
-            half.try_into().map_err(|_| Errno::EFAULT)?,
-        ))
-    };
-    Ok((word(first)?, word(second)?))
 }
 
 /// The error for setting a clock named by a negative id: `EPERM` for a CPU-time clock

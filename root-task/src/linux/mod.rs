@@ -248,6 +248,22 @@ impl Context<'_> {
         })
     }
 
+    /// Reads two 64-bit words as signed values: a `timespec`, a `timeval`, or any pair.
+    ///
+    /// # Errors
+    /// `EFAULT`.
+    pub fn read_pair(&mut self, address: u64) -> Result<(i64, i64), Errno> {
+        let mut bytes = [0u8; 16];
+        self.read_user(address, &mut bytes)?;
+        let (first, second) = bytes.split_at(8);
+        let word = |half: &[u8]| {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(half);
+            i64::from_le_bytes(word)
+        };
+        Ok((word(first), word(second)))
+    }
+
     /// Writes a plain-old-data value's bytes.
     ///
     /// # Errors

@@ -175,13 +175,7 @@ fn read_timeout(context: &mut Context<'_>, address: u64) -> Result<Option<u128>,
     if address == 0 {
         return Ok(None);
     }
-    let mut bytes = [0u8; 16];
-    context.read_user(address, &mut bytes)?;
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[..8]);
-    let seconds = i64::from_le_bytes(word);
-    word.copy_from_slice(&bytes[8..]);
-    let nanoseconds = i64::from_le_bytes(word);
+    let (seconds, nanoseconds) = context.read_pair(address)?;
     if seconds < 0 || !(0..1_000_000_000).contains(&nanoseconds) {
         return Err(Errno::EINVAL);
     }
@@ -213,13 +207,8 @@ fn read_pselect_mask(context: &mut Context<'_>, address: u64) -> Result<Option<S
     if address == 0 {
         return Ok(None);
     }
-    let mut bytes = [0u8; 16];
-    context.read_user(address, &mut bytes)?;
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[..8]);
-    let set = u64::from_le_bytes(word);
-    word.copy_from_slice(&bytes[8..]);
-    read_signal_mask(context, set, u64::from_le_bytes(word))
+    let (set, size) = context.read_pair(address)?;
+    read_signal_mask(context, set as u64, size as u64)
 }
 
 /// Ends a first `ppoll`/`pselect6` call. A call that waits does so with `signal_mask`

@@ -282,13 +282,7 @@ pub fn sys_rt_sigtimedwait(
     let set = read_set(context, set)?.blockable();
     let mut wait_nanoseconds: Option<u64> = None;
     let zero_timeout = if timeout != 0 {
-        let mut bytes = [0u8; 16];
-        context.read_user(timeout, &mut bytes)?;
-        let mut seconds = [0u8; 8];
-        let mut nanoseconds = [0u8; 8];
-        seconds.copy_from_slice(&bytes[..8]);
-        nanoseconds.copy_from_slice(&bytes[8..]);
-        let (seconds, nanoseconds) = (i64::from_le_bytes(seconds), i64::from_le_bytes(nanoseconds));
+        let (seconds, nanoseconds) = context.read_pair(timeout)?;
         if seconds < 0 || !(0..1_000_000_000).contains(&nanoseconds) {
             return Err(Errno::EINVAL);
         }

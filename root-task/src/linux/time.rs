@@ -67,17 +67,6 @@ const TIMER_ABSTIME: u64 = 1;
 /// `ITIMER_REAL`.
 const ITIMER_REAL: u64 = 0;
 
-/// Reads a `struct timespec` duration (nanoseconds), validated as sleeps require.
-fn read_duration(context: &mut Context<'_>, address: u64) -> Result<(i64, i64), Errno> {
-    let mut bytes = [0u8; 16];
-    context.read_user(address, &mut bytes)?;
-    let mut seconds = [0u8; 8];
-    let mut nanoseconds = [0u8; 8];
-    seconds.copy_from_slice(&bytes[..8]);
-    nanoseconds.copy_from_slice(&bytes[8..]);
-    Ok((i64::from_le_bytes(seconds), i64::from_le_bytes(nanoseconds)))
-}
-
 /// Parks the caller until `deadline`; `remaining` receives the time left if a signal
 /// interrupts the sleep (0: nowhere).
 fn sleep_until(
@@ -103,7 +92,7 @@ pub fn sys_nanosleep(
     request: u64,
     remaining: u64,
 ) -> Result<usize, Errno> {
-    let (seconds, nanoseconds) = read_duration(context, request)?;
+    let (seconds, nanoseconds) = context.read_pair(request)?;
     let duration = duration_nanoseconds(seconds, nanoseconds).ok_or(Errno::EINVAL)?;
     let deadline = context.server.timers.after(duration);
     sleep_until(context, deadline, remaining)
@@ -132,7 +121,7 @@ pub fn sys_clock_nanosleep(
         _ if context.server.clocks.now(clock).is_some() => return Err(Errno::EOPNOTSUPP),
         _ => return Err(Errno::EINVAL),
     }
-    let (seconds, nanoseconds) = read_duration(context, request)?;
+    let (seconds, nanoseconds) = context.read_pair(request)?;
     let duration = duration_nanoseconds(seconds, nanoseconds).ok_or(Errno::EINVAL)?;
     if flags & TIMER_ABSTIME == 0 {
         let deadline = context.server.timers.after(duration);

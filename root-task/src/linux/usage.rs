@@ -187,13 +187,7 @@ fn cpu_nanosleep(
         _ => {}
     }
     let whose = resolve(context, clock, Purpose::Validate)?;
-    let mut bytes = [0u8; 16];
-    context.read_user(request, &mut bytes)?;
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[..8]);
-    let seconds = i64::from_le_bytes(word);
-    word.copy_from_slice(&bytes[8..]);
-    let nanoseconds = i64::from_le_bytes(word);
+    let (seconds, nanoseconds) = context.read_pair(request)?;
     let duration = linux_personality::timer_queue::duration_nanoseconds(seconds, nanoseconds)
         .ok_or(Errno::EINVAL)?;
     let now = reading(context.server, whose, clock.kind).ok_or(Errno::EINVAL)?;
